@@ -1,0 +1,169 @@
+"""Composition root: the one place that wires settings, archive and front doors together.
+
+``Node`` runs everything in this process (tests use it). ``serve`` runs the
+server for real: it migrates and recovers the archive, opens the DICOM port,
+forks the extra receiving processes that share it, and keeps them alive until
+told to stop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import os
+import signal
+import threading
+from types import FrameType
+
+from vesalius.archive.archive import Archive
+from vesalius.dimse.association import AssociationGate
+from vesalius.dimse.server import DicomServer, listening_socket
+from vesalius.settings import Settings
+
+LOG = logging.getLogger("vesalius")
+PR_SET_PDEATHSIG = 1
+
+
+def worker_count(settings: Settings) -> int:
+    """How many processes receive on the DICOM port."""
+    return settings.dicom.workers or os.cpu_count() or 1
+
+
+def make_gate(settings: Settings) -> AssociationGate:
+    """The association gate of this configuration."""
+    return AssociationGate(
+        accept_unknown_callers=settings.dicom.accept_unknown_callers,
+        peers=settings.peers,
+        max_associations=settings.dicom.max_associations,
+    )
+
+
+def prepare_archive(settings: Settings) -> None:
+    """Migrate the index and settle what a crash left half done, before serving."""
+    archive = Archive.open(settings)
+    try:
+        archive.recover()
+    finally:
+        archive.close()
+
+
+class Node:
+    """An archive with its DICOM listener, in this process."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.archive = Archive.open(settings)
+        self.archive.recover()
+        self.gate = make_gate(settings)
+        self.socket = listening_socket(settings.dicom.host, settings.dicom.port)
+        self.dicom = DicomServer(settings, self.archive, self.gate, self.socket)
+
+    @property
+    def dicom_port(self) -> int:
+        """The DICOM port actually bound (useful with port 0)."""
+        return int(self.socket.getsockname()[1])
+
+    def start(self) -> Node:
+        """Accept associations."""
+        self.dicom.start()
+        LOG.info(
+            "%s listening for DICOM on %s:%d",
+            self.settings.dicom.ae_title,
+            self.settings.dicom.host,
+            self.dicom_port,
+        )
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the archive."""
+        self.dicom.stop()
+        self.socket.close()
+        self.archive.close()
+
+    def __enter__(self) -> Node:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+
+def _die_with_parent() -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _wait_for_stop_signal() -> threading.Event:
+    stop = threading.Event()
+
+    def _handler(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _handler)
+    signal.signal(signal.SIGINT, _handler)
+    return stop
+
+
+def _run_worker(settings: Settings, gate: AssociationGate, sock: object) -> None:
+    _die_with_parent()
+    stop = _wait_for_stop_signal()
+    archive = Archive.open(settings)
+    server = DicomServer(settings, archive, gate, sock)  # type: ignore[arg-type]
+    server.start()
+    stop.wait()
+    server.stop()
+    archive.close()
+
+
+def _spawn(settings: Settings, gate: AssociationGate, sock: object) -> int:
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            _run_worker(settings, gate, sock)
+        except BaseException:
+            LOG.exception("receiving process failed")
+            code = 1
+        finally:
+            logging.shutdown()
+            os._exit(code)
+    return pid
+
+
+def serve(settings: Settings) -> int:
+    """Serve until SIGTERM or SIGINT; return the exit code."""
+    prepare_archive(settings)
+    sock = listening_socket(settings.dicom.host, settings.dicom.port)
+    gate = make_gate(settings)
+    extra = worker_count(settings) - 1
+    children = {_spawn(settings, gate, sock) for _ in range(extra)}
+    stop = _wait_for_stop_signal()
+    archive = Archive.open(settings)
+    server = DicomServer(settings, archive, gate, sock).start()
+    LOG.info(
+        "%s listening for DICOM on %s:%d with %d receiving process(es); data in %s",
+        settings.dicom.ae_title,
+        settings.dicom.host,
+        sock.getsockname()[1],
+        extra + 1,
+        settings.data_dir,
+    )
+    while not stop.wait(0.5):
+        for pid in list(children):
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                LOG.error("receiving process %d ended (%d); starting another", pid, status)
+                children.discard(pid)
+                children.add(_spawn(settings, gate, sock))
+    LOG.info("stopping")
+    server.stop()
+    for pid in children:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    for pid in children:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+    sock.close()
+    archive.close()
+    return 0

@@ -1,0 +1,222 @@
+"""The Archive: the one object the front doors talk to.
+
+Ingest follows one path whatever the door: read the header (never the
+pixels), check the UIDs, write the blob durably, index it, and only then
+report success; if the index refuses, the blob is revoked. Listeners hear of
+each stored instance after the fact.
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from vesalius.archive.filemeta import file_meta_bytes
+from vesalius.archive.parse import ParsedObject, parse_dataset, parse_file
+from vesalius.index.index import Index, StoredInstance
+from vesalius.model.errors import ArchiveError, NotFound, OutOfResources, UidMismatch
+from vesalius.model.events import InstanceStored
+from vesalius.model.origin import LOCAL, Origin
+from vesalius.model.record import record_from_dataset
+from vesalius.settings import Settings
+from vesalius.storage.base import BlobStore, blob_name_for
+from vesalius.storage.filesystem import FilesystemBlobStore
+
+LOG = logging.getLogger("vesalius.archive")
+MB = 1024 * 1024
+NO_SPACE = {errno.ENOSPC, errno.EDQUOT}
+
+Listener = Callable[[InstanceStored], None]
+
+
+@dataclass(frozen=True, slots=True)
+class StoreResult:
+    """The outcome of one ingest: ``stored``, ``duplicate`` or ``replaced``."""
+
+    outcome: str
+    sop_class_uid: str
+    sop_instance_uid: str
+    transfer_syntax_uid: str
+    size: int
+    mended: tuple[str, ...] = field(default_factory=tuple)
+
+
+class Archive:
+    """Index plus blob store, with the policies that bind them."""
+
+    def __init__(self, settings: Settings, index: Index, blobs: BlobStore) -> None:
+        self.settings = settings
+        self.index = index
+        self.blobs = blobs
+        self._listeners: list[Listener] = []
+        self._listeners_lock = threading.Lock()
+
+    @classmethod
+    def open(cls, settings: Settings) -> Archive:
+        """The archive of ``settings.data_dir`` (SQLite index and files unless configured)."""
+        data_dir = Path(settings.data_dir)
+        index = Index.open(settings.database.url, data_dir)
+        blobs = FilesystemBlobStore(data_dir / "storage")
+        return cls(settings, index, blobs)
+
+    def close(self) -> None:
+        """Release the index connections."""
+        self.index.close()
+
+    def recover(self) -> tuple[int, int]:
+        """Settle writes that a crashed process left half done; (kept, removed) blobs."""
+        kept, removed = self.blobs.recover(self.index.referenced_blobs)
+        if kept or removed:
+            LOG.warning("recovery: kept %d journaled blobs, removed %d orphans", kept, removed)
+        return kept, removed
+
+    def subscribe(self, listener: Listener) -> None:
+        """Call ``listener`` after every instance stored (not after duplicates)."""
+        with self._listeners_lock:
+            self._listeners.append(listener)
+
+    # -- ingest ------------------------------------------------------------
+    def store_dataset(
+        self,
+        body: bytes | memoryview | io.BytesIO,
+        transfer_syntax_uid: str,
+        origin: Origin,
+        *,
+        sop_class_uid: str | None = None,
+        sop_instance_uid: str | None = None,
+    ) -> StoreResult:
+        """Ingest a data set as a DIMSE peer sent it (C-STORE).
+
+        ``sop_class_uid`` and ``sop_instance_uid`` are the ones the command
+        announced; a data set that says otherwise is refused (``UidMismatch``).
+        """
+        parsed = parse_dataset(body, transfer_syntax_uid)
+        return self._ingest(parsed, origin, sop_class_uid, sop_instance_uid)
+
+    def store_file(self, data: bytes, origin: Origin = LOCAL) -> StoreResult:
+        """Ingest a file (Part 10, or a bare data set): import, STOW-RS, uploads."""
+        return self._ingest(parse_file(data), origin, None, None)
+
+    def _ingest(
+        self,
+        parsed: ParsedObject,
+        origin: Origin,
+        expected_class: str | None,
+        expected_instance: str | None,
+    ) -> StoreResult:
+        record = record_from_dataset(parsed.header)
+        if expected_class is not None and record.sop_class_uid != expected_class:
+            raise UidMismatch(
+                f"data set SOP Class UID {record.sop_class_uid} differs from the "
+                f"command's {expected_class}"
+            )
+        if expected_instance is not None and record.sop_instance_uid != expected_instance:
+            raise UidMismatch(
+                f"data set SOP Instance UID {record.sop_instance_uid} differs from the "
+                f"command's {expected_instance}"
+            )
+        meta = file_meta_bytes(
+            record.sop_class_uid,
+            record.sop_instance_uid,
+            parsed.transfer_syntax_uid,
+            origin.calling_aet,
+        )
+        size = len(meta) + len(parsed.body)
+        self._check_free_space(size)
+        name = blob_name_for(record.sop_instance_uid)
+        try:
+            blob = self.blobs.write(name, (meta, parsed.body))
+        except OSError as exc:
+            if exc.errno in NO_SPACE:
+                raise OutOfResources(f"disk full while writing the instance: {exc}") from None
+            raise ArchiveError(f"the instance could not be written: {exc}") from None
+        try:
+            added = self.index.add_instance(
+                record,
+                blob_name=blob.name,
+                file_size=blob.size,
+                transfer_syntax_uid=parsed.transfer_syntax_uid,
+                source_aet=origin.calling_aet,
+                overwrite=self.settings.dicom.duplicate_policy == "overwrite",
+            )
+        except BaseException as exc:
+            self.blobs.revoke(blob.name)
+            if isinstance(exc, OSError) and exc.errno in NO_SPACE:
+                raise OutOfResources(f"disk full while indexing the instance: {exc}") from None
+            if isinstance(exc, Exception):
+                raise ArchiveError(f"the instance could not be indexed: {exc}") from exc
+            raise
+        if added.outcome == "duplicate":
+            self.blobs.revoke(blob.name)
+        else:
+            self.blobs.commit([blob.name])
+            if added.old_blob:
+                self.blobs.delete(added.old_blob)
+        result = StoreResult(
+            added.outcome,
+            record.sop_class_uid,
+            record.sop_instance_uid,
+            parsed.transfer_syntax_uid,
+            blob.size,
+            tuple(parsed.mended),
+        )
+        if added.outcome != "duplicate":
+            self._announce(
+                InstanceStored(
+                    record.sop_class_uid,
+                    record.sop_instance_uid,
+                    str(record.study["StudyInstanceUID"]),
+                    str(record.series["SeriesInstanceUID"]),
+                    parsed.transfer_syntax_uid,
+                    blob.size,
+                    added.outcome,
+                    origin,
+                )
+            )
+        return result
+
+    def _check_free_space(self, size: int) -> None:
+        floor = self.settings.dicom.free_space_floor_mb * MB
+        free = self.blobs.free_bytes()
+        if free - size < floor:
+            raise OutOfResources(
+                f"free disk space {free // MB} MB is below the floor of "
+                f"{self.settings.dicom.free_space_floor_mb} MB"
+            )
+
+    def _announce(self, event: InstanceStored) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:
+                LOG.exception("listener %r failed on %s", listener, event.sop_instance_uid)
+
+    # -- retrieve ----------------------------------------------------------
+    def instances(
+        self,
+        *,
+        study_uids: list[str] | tuple[str, ...] = (),
+        series_uids: list[str] | tuple[str, ...] = (),
+        sop_instance_uids: list[str] | tuple[str, ...] = (),
+    ) -> list[StoredInstance]:
+        """The stored instances of these studies, series and instances."""
+        return self.index.instances_of(
+            study_uids=study_uids, series_uids=series_uids, sop_instance_uids=sop_instance_uids
+        )
+
+    def open_instance(self, sop_instance_uid: str) -> BinaryIO:
+        """The stored Part 10 file of an instance; ``NotFound`` when there is none."""
+        found = self.index.instance(sop_instance_uid)
+        if found is None:
+            raise NotFound(f"no instance {sop_instance_uid}")
+        return self.blobs.open(found.blob_name)
+
+    def read_instance(self, instance: StoredInstance) -> bytes:
+        """The stored Part 10 bytes of an indexed instance."""
+        return self.blobs.read(instance.blob_name)

@@ -1,0 +1,1 @@
+"""Front door 1: DICOM upper layer and DIMSE services, through pynetdicom."""

@@ -1,0 +1,144 @@
+"""The DICOM listener: one AE, built from the SOP-class registry, with one handler table.
+
+Several receiving processes may share one listening socket (pre-forked by
+``vesalius.app``); each runs a ``DicomServer`` over the inherited socket and
+the kernel hands every new connection to whichever accepts it first.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from typing import Any, ClassVar
+
+from pynetdicom import AE, _config, evt
+from pynetdicom.transport import RequestHandler, ThreadedAssociationServer
+
+from vesalius import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, sopclasses
+from vesalius.archive.archive import Archive
+from vesalius.dimse.association import AssociationGate, GatedACSE, on_close, on_open
+from vesalius.dimse.echo import handle_echo
+from vesalius.dimse.store import handle_store
+from vesalius.settings import Settings
+
+LOG = logging.getLogger("vesalius.dimse")
+
+# pynetdicom logs every PDU at its "standard" level; our own lines say what matters.
+_config.LOG_HANDLER_LEVEL = "none"
+
+
+def handler_table(archive: Archive, gate: AssociationGate) -> list[tuple[Any, ...]]:
+    """Every DIMSE service we offer, as (event, handler, extra args) rows."""
+    return [
+        (evt.EVT_CONN_OPEN, on_open),
+        (evt.EVT_CONN_CLOSE, on_close, [gate]),
+        (evt.EVT_C_ECHO, handle_echo),
+        (evt.EVT_C_STORE, handle_store, [archive]),
+    ]
+
+
+def build_ae(settings: Settings) -> AE:
+    """The application entity, with every presentation context of the registry."""
+    ae = AE(ae_title=settings.dicom.ae_title)
+    ae.implementation_class_uid = IMPLEMENTATION_CLASS_UID
+    ae.implementation_version_name = IMPLEMENTATION_VERSION_NAME
+    ae.maximum_pdu_size = settings.dicom.max_pdu
+    ae.maximum_associations = 1 << 16  # the gate enforces the configured limit
+    ae.acse_timeout = 30
+    ae.dimse_timeout = 120
+    ae.network_timeout = 120
+    syntaxes = [ts.uid for ts in sopclasses.STORAGE_TRANSFER_SYNTAXES]
+    for sop_class in sopclasses.VERIFICATION_SOP_CLASSES:
+        ae.add_supported_context(sop_class.uid, [ts.uid for ts in sopclasses.UNCOMPRESSED_TRANSFER_SYNTAXES])
+    for sop_class in sopclasses.STORAGE_SOP_CLASSES:
+        ae.add_supported_context(sop_class.uid, syntaxes)
+    return ae
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A bound, listening TCP socket that receiving processes can share."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+class _GatedRequestHandler(RequestHandler):
+    gate: ClassVar[AssociationGate]
+
+    def _create_association(self) -> Any:
+        assoc = super()._create_association()
+        assoc.acse = GatedACSE(assoc, self.gate)
+        return assoc
+
+
+class _SharedSocketServer(ThreadedAssociationServer):
+    """pynetdicom's threaded server, on a socket made (and maybe shared) by us."""
+
+    shared_socket: ClassVar[socket.socket]
+    daemon_threads = True
+
+    def server_bind(self) -> None:
+        self.socket.close()
+        self.socket = self.shared_socket
+        self.server_address = self.socket.getsockname()
+
+    def server_activate(self) -> None:
+        """The shared socket listens already."""
+
+    def get_request(self) -> tuple[socket.socket, tuple[str, int]]:
+        client, address = self.socket.accept()  # BlockingIOError: a sibling took it
+        client.setblocking(True)
+        client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return client, address
+
+    def server_close(self) -> None:
+        """Leave the shared socket open for the siblings; the owner closes it."""
+
+
+class DicomServer:
+    """A running DICOM listener of one process."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        archive: Archive,
+        gate: AssociationGate,
+        sock: socket.socket,
+    ) -> None:
+        self.settings = settings
+        self.ae = build_ae(settings)
+        handler = type("Handler", (_GatedRequestHandler,), {"gate": gate})
+        server_class = type("Server", (_SharedSocketServer,), {"shared_socket": sock})
+        self.server = self.ae.make_server(
+            sock.getsockname()[:2],
+            evt_handlers=handler_table(archive, gate),
+            server_class=server_class,
+            request_handler=handler,
+        )
+        self.ae._servers.append(self.server)
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.2}, name="dicom-accept"
+        )
+        self._thread.daemon = True
+
+    @property
+    def port(self) -> int:
+        """The TCP port we listen on."""
+        return int(self.server.server_address[1])
+
+    def start(self) -> DicomServer:
+        """Start accepting associations in the background."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop accepting, and end the associations still open."""
+        self.server.shutdown()
+        for assoc in self.server.active_associations:
+            assoc.abort()
+        self._thread.join(timeout=5)

@@ -1,0 +1,1 @@
+"""The SQL index of patients > studies > series > instances. Only the archive core uses it."""

@@ -1,0 +1,281 @@
+"""The Index: records instances and answers what the archive asks of its database.
+
+Writes go through the group committer (one durable commit per batch of
+concurrent callers); reads use their own short transactions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from sqlalchemy import Connection, Engine, func, or_, select
+
+from vesalius.index import migrate
+from vesalius.index.engine import database_url, make_engines
+from vesalius.index.tables import column_name, instances, patients, series, studies
+from vesalius.index.writer import GroupCommitter
+from vesalius.model.record import InstanceRecord
+
+Outcome = Literal["stored", "duplicate", "replaced"]
+
+
+@dataclass(frozen=True, slots=True)
+class AddResult:
+    """What indexing one instance did; ``old_blob`` is the blob a replacement let go of."""
+
+    outcome: Outcome
+    old_blob: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredInstance:
+    """Where an indexed instance lives and how it is encoded."""
+
+    sop_instance_uid: str
+    sop_class_uid: str
+    transfer_syntax_uid: str
+    blob_name: str
+    file_size: int
+
+
+def _columns(values: dict[str, object]) -> dict[str, object]:
+    return {column_name(keyword): value for keyword, value in values.items()}
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Index:
+    """The patient > study > series > instance index of one archive."""
+
+    def __init__(self, reader: Engine, writer: Engine) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.committer = GroupCommitter(writer)
+
+    @classmethod
+    def open(cls, url: str, data_dir: Path) -> Index:
+        """Open (and migrate to the newest schema) the index configured for ``data_dir``."""
+        Path(data_dir).mkdir(parents=True, exist_ok=True)
+        reader, writer = make_engines(database_url(url, data_dir))
+        migrate.upgrade(writer, lock_file=Path(data_dir) / ".index.lock")
+        return cls(reader, writer)
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.reader.dispose()
+        if self.writer is not self.reader:
+            self.writer.dispose()
+
+    # -- writing -----------------------------------------------------------
+    def add_instance(
+        self,
+        record: InstanceRecord,
+        *,
+        blob_name: str,
+        file_size: int,
+        transfer_syntax_uid: str,
+        source_aet: str,
+        overwrite: bool,
+    ) -> AddResult:
+        """Record one stored instance, creating its patient, study and series as needed.
+
+        An instance already indexed stays as it is (``duplicate``) unless
+        ``overwrite``, which points it at the new blob (``replaced``).
+        """
+        now = _now()
+        instance_values = _columns(record.instance) | {
+            "transfer_syntax_uid": transfer_syntax_uid,
+            "file_size": file_size,
+            "blob_name": blob_name,
+            "source_aet": source_aet[:16],
+            "received_at": now,
+        }
+
+        def operation(connection: Connection) -> AddResult:
+            existing = connection.execute(
+                select(instances.c.pk, instances.c.blob_name).where(
+                    instances.c.sop_instance_uid == record.sop_instance_uid
+                )
+            ).first()
+            if existing is not None and not overwrite:
+                return AddResult("duplicate")
+            series_pk = self._series_pk(connection, record, now)
+            if existing is not None:
+                connection.execute(
+                    instances.update()
+                    .where(instances.c.pk == existing.pk)
+                    .values(series_pk=series_pk, **instance_values)
+                )
+                return AddResult("replaced", existing.blob_name)
+            connection.execute(instances.insert().values(series_pk=series_pk, **instance_values))
+            return AddResult("stored")
+
+        return self.committer.run(operation)
+
+    def _series_pk(self, connection: Connection, record: InstanceRecord, now: dt.datetime) -> int:
+        uid = record.series["SeriesInstanceUID"]
+        found = connection.execute(
+            select(series.c.pk).where(series.c.series_instance_uid == uid)
+        ).scalar()
+        if found is not None:
+            return int(found)
+        study_pk = self._study_pk(connection, record, now)
+        return int(
+            connection.execute(
+                series.insert().values(study_pk=study_pk, created_at=now, **_columns(record.series))
+            ).inserted_primary_key[0]
+        )
+
+    def _study_pk(self, connection: Connection, record: InstanceRecord, now: dt.datetime) -> int:
+        uid = record.study["StudyInstanceUID"]
+        found = connection.execute(
+            select(studies.c.pk).where(studies.c.study_instance_uid == uid)
+        ).scalar()
+        if found is not None:
+            return int(found)
+        patient_pk = self._patient_pk(connection, record, now)
+        return int(
+            connection.execute(
+                studies.insert().values(
+                    patient_pk=patient_pk, created_at=now, **_columns(record.study)
+                )
+            ).inserted_primary_key[0]
+        )
+
+    def _patient_pk(self, connection: Connection, record: InstanceRecord, now: dt.datetime) -> int:
+        patient = record.patient
+        found = connection.execute(
+            select(patients.c.pk).where(
+                patients.c.patient_id == patient["PatientID"],
+                patients.c.issuer_of_patient_id == patient["IssuerOfPatientID"],
+            )
+        ).scalar()
+        if found is not None:
+            return int(found)
+        return int(
+            connection.execute(
+                patients.insert().values(created_at=now, **_columns(patient))
+            ).inserted_primary_key[0]
+        )
+
+    # -- reading -----------------------------------------------------------
+    def referenced_blobs(self, names: Sequence[str]) -> set[str]:
+        """The subset of ``names`` that some indexed instance points at."""
+        found: set[str] = set()
+        with self.reader.connect() as connection:
+            for start in range(0, len(names), 500):
+                chunk = list(names[start : start + 500])
+                found.update(
+                    connection.execute(
+                        select(instances.c.blob_name).where(instances.c.blob_name.in_(chunk))
+                    ).scalars()
+                )
+        return found
+
+    def all_blob_names(self) -> set[str]:
+        """Every blob name the index references (for consistency checks)."""
+        with self.reader.connect() as connection:
+            return set(connection.execute(select(instances.c.blob_name)).scalars())
+
+    def instance(self, sop_instance_uid: str) -> StoredInstance | None:
+        """Where one instance lives, or None when it is not indexed."""
+        found = self.instances_of(sop_instance_uids=[sop_instance_uid])
+        return found[0] if found else None
+
+    def instances_of(
+        self,
+        *,
+        study_uids: Iterable[str] = (),
+        series_uids: Iterable[str] = (),
+        sop_instance_uids: Iterable[str] = (),
+    ) -> list[StoredInstance]:
+        """The instances of the given studies, series and instances, in a stable order."""
+        query = (
+            select(
+                instances.c.sop_instance_uid,
+                instances.c.sop_class_uid,
+                instances.c.transfer_syntax_uid,
+                instances.c.blob_name,
+                instances.c.file_size,
+            )
+            .join(series, series.c.pk == instances.c.series_pk)
+            .join(studies, studies.c.pk == series.c.study_pk)
+        )
+        conditions = []
+        if study_uids := list(study_uids):
+            conditions.append(studies.c.study_instance_uid.in_(study_uids))
+        if series_uids := list(series_uids):
+            conditions.append(series.c.series_instance_uid.in_(series_uids))
+        if sop_instance_uids := list(sop_instance_uids):
+            conditions.append(instances.c.sop_instance_uid.in_(sop_instance_uids))
+        if not conditions:
+            return []
+        query = query.where(or_(*conditions)).order_by(
+            studies.c.pk, series.c.series_number, series.c.pk, instances.c.instance_number,
+            instances.c.pk,
+        )
+        with self.reader.connect() as connection:
+            return [StoredInstance(*row) for row in connection.execute(query)]
+
+    def counts(self) -> dict[str, int]:
+        """How many patients, studies, series and instances the index holds."""
+        with self.reader.connect() as connection:
+            return {
+                name: int(connection.execute(select(func.count()).select_from(table)).scalar_one())
+                for name, table in (
+                    ("patients", patients),
+                    ("studies", studies),
+                    ("series", series),
+                    ("instances", instances),
+                )
+            }
+
+    def series_overview(
+        self, *, patient: str | None = None, study_uid: str | None = None
+    ) -> list[dict[str, object]]:
+        """One row per series with its patient and study, for listings (``vesalius ls``)."""
+        count = func.count(instances.c.pk).label("instances")
+        size = func.coalesce(func.sum(instances.c.file_size), 0).label("bytes")
+        query = (
+            select(
+                patients.c.patient_id,
+                patients.c.patient_name,
+                studies.c.study_instance_uid,
+                studies.c.study_date,
+                studies.c.study_description,
+                series.c.series_instance_uid,
+                series.c.modality,
+                series.c.series_number,
+                series.c.series_description,
+                count,
+                size,
+            )
+            .select_from(patients)
+            .join(studies, studies.c.patient_pk == patients.c.pk)
+            .join(series, series.c.study_pk == studies.c.pk)
+            .join(instances, instances.c.series_pk == series.c.pk)
+            .group_by(patients.c.pk, studies.c.pk, series.c.pk)
+            .order_by(
+                patients.c.patient_name,
+                patients.c.patient_id,
+                studies.c.study_date,
+                studies.c.pk,
+                series.c.series_number,
+                series.c.pk,
+            )
+        )
+        if patient:
+            pattern = patient.replace("*", "%").replace("?", "_")
+            query = query.where(
+                (patients.c.patient_id.like(pattern)) | (patients.c.patient_name.like(pattern))
+            )
+        if study_uid:
+            query = query.where(studies.c.study_instance_uid == study_uid)
+        with self.reader.connect() as connection:
+            return [dict(row._mapping) for row in connection.execute(query)]

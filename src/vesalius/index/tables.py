@@ -1,0 +1,115 @@
+"""The index schema: one table per level, one column per kept attribute.
+
+Columns are named after DICOM keywords in snake case; ``COLUMNS`` maps each
+keyword to its column so that queries and listings speak DICOM. Every
+attribute a query can match on is indexed.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+
+def column_name(keyword: str) -> str:
+    """``StudyInstanceUID`` -> ``study_instance_uid``."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", keyword)
+    return spaced.lower()
+
+
+def _text(keyword: str, length: int = 64) -> Column[str]:
+    return Column(column_name(keyword), String(length), nullable=False, default="")
+
+
+patients = Table(
+    "patients",
+    metadata,
+    Column("pk", Integer, primary_key=True),
+    _text("PatientID"),
+    _text("IssuerOfPatientID"),
+    _text("PatientName", 324),
+    _text("PatientBirthDate", 16),
+    _text("PatientSex", 16),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("patient_id", "issuer_of_patient_id", name="uq_patients_id_issuer"),
+    Index("ix_patients_patient_name", "patient_name"),
+    Index("ix_patients_patient_birth_date", "patient_birth_date"),
+)
+
+studies = Table(
+    "studies",
+    metadata,
+    Column("pk", Integer, primary_key=True),
+    Column("patient_pk", ForeignKey("patients.pk", ondelete="CASCADE"), nullable=False),
+    Column("study_instance_uid", String(64), nullable=False, unique=True),
+    _text("StudyDate", 16),
+    _text("StudyTime", 32),
+    _text("AccessionNumber", 64),
+    _text("StudyID", 32),
+    _text("StudyDescription", 128),
+    _text("ReferringPhysicianName", 324),
+    _text("TimezoneOffsetFromUTC", 16),
+    Column("created_at", DateTime, nullable=False),
+    Index("ix_studies_patient_pk", "patient_pk"),
+    Index("ix_studies_study_date", "study_date"),
+    Index("ix_studies_accession_number", "accession_number"),
+    Index("ix_studies_study_id", "study_id"),
+    Index("ix_studies_referring_physician_name", "referring_physician_name"),
+)
+
+series = Table(
+    "series",
+    metadata,
+    Column("pk", Integer, primary_key=True),
+    Column("study_pk", ForeignKey("studies.pk", ondelete="CASCADE"), nullable=False),
+    Column("series_instance_uid", String(64), nullable=False, unique=True),
+    _text("Modality", 16),
+    Column("series_number", Integer, nullable=True),
+    _text("SeriesDescription", 128),
+    _text("BodyPartExamined", 64),
+    _text("PerformedProcedureStepStartDate", 16),
+    _text("PerformedProcedureStepStartTime", 32),
+    Column("created_at", DateTime, nullable=False),
+    Index("ix_series_study_pk", "study_pk"),
+    Index("ix_series_modality", "modality"),
+    Index("ix_series_series_number", "series_number"),
+)
+
+instances = Table(
+    "instances",
+    metadata,
+    Column("pk", Integer, primary_key=True),
+    Column("series_pk", ForeignKey("series.pk", ondelete="CASCADE"), nullable=False),
+    Column("sop_instance_uid", String(64), nullable=False, unique=True),
+    Column("sop_class_uid", String(64), nullable=False),
+    Column("instance_number", Integer, nullable=True),
+    Column("rows", Integer, nullable=True),
+    Column("columns", Integer, nullable=True),
+    Column("bits_allocated", Integer, nullable=True),
+    Column("number_of_frames", Integer, nullable=True),
+    _text("ContentDate", 16),
+    _text("ContentTime", 32),
+    _text("SpecificCharacterSet", 128),
+    Column("transfer_syntax_uid", String(64), nullable=False),
+    Column("file_size", BigInteger, nullable=False),
+    Column("blob_name", String(128), nullable=False, unique=True),
+    Column("source_aet", String(16), nullable=False, default=""),
+    Column("received_at", DateTime, nullable=False),
+    Index("ix_instances_series_pk", "series_pk"),
+    Index("ix_instances_sop_class_uid", "sop_class_uid"),
+    Index("ix_instances_instance_number", "instance_number"),
+)

@@ -1,0 +1,1 @@
+"""Pure DICOM rules and data of the archive: no I/O, no network, no database."""

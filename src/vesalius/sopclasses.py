@@ -1,0 +1,135 @@
+"""The one registry of SOP classes and transfer syntaxes that Vesalius accepts and offers.
+
+The DIMSE server builds its presentation contexts from here, the conformance
+statement lists what is here, and the tests iterate over it. Storage SOP
+classes come from pydicom's UID registry, so a new pydicom brings new classes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydicom._uid_dict import UID_dictionary
+from pydicom.uid import UID
+
+VERIFICATION = UID("1.2.840.10008.1.1")
+
+IMPLICIT_VR_LE = UID("1.2.840.10008.1.2")
+EXPLICIT_VR_LE = UID("1.2.840.10008.1.2.1")
+EXPLICIT_VR_BE = UID("1.2.840.10008.1.2.2")
+DEFLATED_EXPLICIT_VR_LE = UID("1.2.840.10008.1.2.1.99")
+
+
+@dataclass(frozen=True, slots=True)
+class TransferSyntax:
+    """A transfer syntax we receive and store as it is."""
+
+    uid: str
+    name: str
+    compressed: bool
+
+
+def _ts(uid: str, name: str, *, compressed: bool = True) -> TransferSyntax:
+    return TransferSyntax(uid, name, compressed)
+
+
+# Uncompressed first: they are the ones every peer can read.
+UNCOMPRESSED_TRANSFER_SYNTAXES: tuple[TransferSyntax, ...] = (
+    _ts(EXPLICIT_VR_LE, "Explicit VR Little Endian", compressed=False),
+    _ts(IMPLICIT_VR_LE, "Implicit VR Little Endian", compressed=False),
+    _ts(EXPLICIT_VR_BE, "Explicit VR Big Endian", compressed=False),
+)
+
+STORED_AS_RECEIVED_TRANSFER_SYNTAXES: tuple[TransferSyntax, ...] = (
+    _ts(DEFLATED_EXPLICIT_VR_LE, "Deflated Explicit VR Little Endian"),
+    _ts("1.2.840.10008.1.2.1.98", "Encapsulated Uncompressed Explicit VR Little Endian"),
+    _ts("1.2.840.10008.1.2.4.50", "JPEG Baseline (Process 1)"),
+    _ts("1.2.840.10008.1.2.4.51", "JPEG Extended (Process 2 and 4)"),
+    _ts("1.2.840.10008.1.2.4.57", "JPEG Lossless, Non-Hierarchical (Process 14)"),
+    _ts("1.2.840.10008.1.2.4.70", "JPEG Lossless, Non-Hierarchical, First-Order Prediction"),
+    _ts("1.2.840.10008.1.2.4.80", "JPEG-LS Lossless"),
+    _ts("1.2.840.10008.1.2.4.81", "JPEG-LS Lossy (Near-Lossless)"),
+    _ts("1.2.840.10008.1.2.4.90", "JPEG 2000 (Lossless Only)"),
+    _ts("1.2.840.10008.1.2.4.91", "JPEG 2000"),
+    _ts("1.2.840.10008.1.2.4.92", "JPEG 2000 Part 2 Multi-component (Lossless Only)"),
+    _ts("1.2.840.10008.1.2.4.93", "JPEG 2000 Part 2 Multi-component"),
+    _ts("1.2.840.10008.1.2.4.201", "HTJ2K (Lossless Only)"),
+    _ts("1.2.840.10008.1.2.4.202", "HTJ2K with RPCL Options (Lossless Only)"),
+    _ts("1.2.840.10008.1.2.4.203", "HTJ2K"),
+    _ts("1.2.840.10008.1.2.4.110", "JPEG XL Lossless"),
+    _ts("1.2.840.10008.1.2.4.111", "JPEG XL JPEG Recompression"),
+    _ts("1.2.840.10008.1.2.4.112", "JPEG XL"),
+    _ts("1.2.840.10008.1.2.5", "RLE Lossless"),
+    _ts("1.2.840.10008.1.2.8.1", "Deflated Image Frame Compression"),
+    _ts("1.2.840.10008.1.2.4.100", "MPEG2 Main Profile / Main Level"),
+    _ts("1.2.840.10008.1.2.4.101", "MPEG2 Main Profile / High Level"),
+    _ts("1.2.840.10008.1.2.4.102", "MPEG-4 AVC/H.264 High Profile / Level 4.1"),
+    _ts("1.2.840.10008.1.2.4.103", "MPEG-4 AVC/H.264 BD-compatible High Profile / Level 4.1"),
+    _ts("1.2.840.10008.1.2.4.104", "MPEG-4 AVC/H.264 High Profile / Level 4.2 For 2D Video"),
+    _ts("1.2.840.10008.1.2.4.105", "MPEG-4 AVC/H.264 High Profile / Level 4.2 For 3D Video"),
+    _ts("1.2.840.10008.1.2.4.106", "MPEG-4 AVC/H.264 Stereo High Profile / Level 4.2"),
+    _ts("1.2.840.10008.1.2.4.107", "HEVC/H.265 Main Profile / Level 5.1"),
+    _ts("1.2.840.10008.1.2.4.108", "HEVC/H.265 Main 10 Profile / Level 5.1"),
+)
+
+STORAGE_TRANSFER_SYNTAXES: tuple[TransferSyntax, ...] = (
+    UNCOMPRESSED_TRANSFER_SYNTAXES + STORED_AS_RECEIVED_TRANSFER_SYNTAXES
+)
+
+_BY_UID = {ts.uid: ts for ts in STORAGE_TRANSFER_SYNTAXES}
+
+
+def transfer_syntax(uid: str) -> TransferSyntax | None:
+    """The accepted transfer syntax with this UID, or None if we do not accept it."""
+    return _BY_UID.get(uid)
+
+
+def is_compressed(uid: str) -> bool:
+    """True when data in this transfer syntax is not plain native little/big endian."""
+    known = _BY_UID.get(uid)
+    return known.compressed if known is not None else True
+
+
+@dataclass(frozen=True, slots=True)
+class SopClass:
+    """A SOP class we serve, with the service that carries it."""
+
+    uid: str
+    name: str
+    service: str
+    retired: bool = False
+
+
+def _storage_classes() -> tuple[SopClass, ...]:
+    found = []
+    for uid, (name, kind, _info, retired, _keyword) in UID_dictionary.items():
+        if kind != "SOP Class" or "Storage" not in name:
+            continue
+        if "Commitment" in name or "Management" in name:
+            continue
+        found.append(SopClass(uid, name, "storage", retired == "Retired"))
+    return tuple(sorted(found, key=lambda c: [int(p) for p in c.uid.split(".")]))
+
+
+STORAGE_SOP_CLASSES: tuple[SopClass, ...] = _storage_classes()
+STORAGE_SOP_CLASS_UIDS: frozenset[str] = frozenset(c.uid for c in STORAGE_SOP_CLASSES)
+
+VERIFICATION_SOP_CLASSES: tuple[SopClass, ...] = (
+    SopClass(VERIFICATION, "Verification SOP Class", "verification"),
+)
+
+
+def all_sop_classes() -> tuple[SopClass, ...]:
+    """Every SOP class the archive offers as an SCP, verification first."""
+    return VERIFICATION_SOP_CLASSES + STORAGE_SOP_CLASSES
+
+
+def is_storage_sop_class(uid: str) -> bool:
+    """True when C-STORE of this SOP class is accepted."""
+    return uid in STORAGE_SOP_CLASS_UIDS
+
+
+def sop_class_name(uid: str) -> str:
+    """A readable name for a SOP class UID (the UID itself when unknown)."""
+    entry = UID_dictionary.get(uid)
+    return entry[0] if entry else uid
