@@ -148,7 +148,9 @@ def parse_file(data: bytes) -> ParsedObject:
         stated_uid = str(meta.get(meta_keyword, "") or "").strip("\x00 ")
         actual_uid = str(header.get(keyword, "") or "")
         if stated_uid and actual_uid and stated_uid != actual_uid:
-            mended.append(f"meta {meta_keyword} differs from the data set's {keyword}; kept the latter")
+            mended.append(
+                f"meta {meta_keyword} differs from the data set's {keyword}; kept the latter"
+            )
     return ParsedObject(header, syntax, body, mended)
 
 

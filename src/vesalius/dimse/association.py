@@ -78,8 +78,9 @@ class AssociationGate:
                 return REJECT_UNKNOWN_CALLER
         with self._active.get_lock():
             if self._active.value >= self.max_associations:
-                LOG.warning("rejected %s@%s: %d associations open", calling_aet, address,
-                            self._active.value)
+                LOG.warning(
+                    "rejected %s@%s: %d associations open", calling_aet, address, self._active.value
+                )
                 return REJECT_TOO_MANY
             self._active.value += 1
         return None

@@ -50,7 +50,9 @@ def build_ae(settings: Settings) -> AE:
     ae.network_timeout = 120
     syntaxes = [ts.uid for ts in sopclasses.STORAGE_TRANSFER_SYNTAXES]
     for sop_class in sopclasses.VERIFICATION_SOP_CLASSES:
-        ae.add_supported_context(sop_class.uid, [ts.uid for ts in sopclasses.UNCOMPRESSED_TRANSFER_SYNTAXES])
+        ae.add_supported_context(
+            sop_class.uid, [ts.uid for ts in sopclasses.UNCOMPRESSED_TRANSFER_SYNTAXES]
+        )
     for sop_class in sopclasses.STORAGE_SOP_CLASSES:
         ae.add_supported_context(sop_class.uid, syntaxes)
     return ae

@@ -217,7 +217,10 @@ class Index:
         if not conditions:
             return []
         query = query.where(or_(*conditions)).order_by(
-            studies.c.pk, series.c.series_number, series.c.pk, instances.c.instance_number,
+            studies.c.pk,
+            series.c.series_number,
+            series.c.pk,
+            instances.c.instance_number,
             instances.c.pk,
         )
         with self.reader.connect() as connection:

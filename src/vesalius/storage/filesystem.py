@@ -121,7 +121,7 @@ class FilesystemBlobStore:
 
     # -- reading -----------------------------------------------------------
     def open(self, name: str) -> BinaryIO:
-        return open(self._path(name), "rb")  # noqa: SIM115 - the caller closes it
+        return open(self._path(name), "rb")
 
     def read(self, name: str) -> bytes:
         with open(self._path(name), "rb") as handle:

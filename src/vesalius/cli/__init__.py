@@ -1,0 +1,1 @@
+"""The ``vesalius`` command line: thin verbs over the archive and the SCUs."""

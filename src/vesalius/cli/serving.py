@@ -1,0 +1,55 @@
+"""``vesalius serve``: run the archive's DICOM listener until stopped."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from vesalius.cli.common import (
+    AetOption,
+    ConfigOption,
+    DataDirOption,
+    LogLevelOption,
+    app,
+    fail,
+    settings_from,
+)
+
+
+@app.command()
+def serve(
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+    aet: AetOption = None,
+    dicom_port: Annotated[int | None, typer.Option(help="DICOM port [default: 11112].")] = None,
+    http_port: Annotated[int | None, typer.Option(help="HTTP port [default: 8080].")] = None,
+    host: Annotated[str | None, typer.Option(help="Address to bind [default: 127.0.0.1].")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Receiving processes on the DICOM port [default: 1 per core]."),
+    ] = None,
+    log_level: LogLevelOption = None,
+) -> None:
+    """Serve the archive: C-ECHO and C-STORE on the DICOM port, until SIGTERM or Ctrl-C."""
+    from vesalius.app import serve as run
+
+    dicom: dict[str, Any] = {}
+    http: dict[str, Any] = {}
+    if aet:
+        dicom["ae_title"] = aet
+    if dicom_port is not None:
+        dicom["port"] = dicom_port
+    if workers is not None:
+        dicom["workers"] = workers
+    if host:
+        dicom["host"] = host
+        http["host"] = host
+    if http_port is not None:
+        http["port"] = http_port
+    settings = settings_from(config, data_dir, log_level, dicom=dicom, http=http)
+    try:
+        code = run(settings)
+    except OSError as exc:
+        fail(f"cannot serve on {settings.dicom.host}:{settings.dicom.port}: {exc.strerror or exc}")
+    raise typer.Exit(code)

@@ -1,0 +1,222 @@
+"""The client side of DIMSE: verification and storage toward a remote AE.
+
+C-STORE proposes, for each SOP class, the object's own transfer syntax and
+both little-endian uncompressed ones. An object goes out as it is stored when
+its own syntax is accepted (its bytes are streamed, never decoded), and is
+decompressed to an accepted uncompressed syntax otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+from pynetdicom import AE, _config, evt
+from pynetdicom.association import Association
+from pynetdicom.presentation import build_context
+
+from vesalius import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, sopclasses
+from vesalius.dimse.association import on_open
+
+LOG = logging.getLogger("vesalius.dimse.scu")
+MAX_CONTEXTS = 128
+LITTLE_ENDIAN = (sopclasses.EXPLICIT_VR_LE, sopclasses.IMPLICIT_VR_LE)
+
+# Stream files from disk as they are instead of decoding them to send.
+_config.STORE_SEND_CHUNKED_DATASET = True
+
+
+class ScuError(Exception):
+    """The remote AE could not be reached or refused the association."""
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A remote AE: where it listens and what it is called."""
+
+    host: str
+    port: int
+    ae_title: str
+    calling_aet: str = "VESALIUS"
+
+    def __str__(self) -> str:
+        return f"{self.ae_title}@{self.host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One object to send: a Part 10 file on disk, with what the contexts need."""
+
+    path: Path
+    sop_class_uid: str
+    sop_instance_uid: str
+    transfer_syntax_uid: str
+    as_stored: bool = True
+    """False when the file's meta information disagrees with its data set: send it decoded."""
+
+
+@dataclass(slots=True)
+class SendReport:
+    """What a send did: instances sent, and each failure with its reason."""
+
+    sent: list[str] = field(default_factory=list)
+    transcoded: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _ae(calling_aet: str) -> AE:
+    ae = AE(ae_title=calling_aet)
+    ae.implementation_class_uid = IMPLEMENTATION_CLASS_UID
+    ae.implementation_version_name = IMPLEMENTATION_VERSION_NAME
+    ae.acse_timeout = 30
+    ae.dimse_timeout = 120
+    ae.network_timeout = 120
+    return ae
+
+
+def _associate(ae: AE, target: Target, contexts: list) -> Association:
+    assoc = ae.associate(
+        target.host,
+        target.port,
+        contexts=contexts,
+        ae_title=target.ae_title,
+        evt_handlers=[(evt.EVT_CONN_OPEN, on_open)],
+    )
+    if assoc.is_established:
+        return assoc
+    if assoc.is_rejected:
+        raise ScuError(f"{target} rejected the association")
+    raise ScuError(f"{target} could not be reached or aborted the association")
+
+
+def echo(target: Target) -> int:
+    """C-ECHO the target; return its status (0 is success). ``ScuError`` if unreachable."""
+    ae = _ae(target.calling_aet)
+    assoc = _associate(ae, target, [build_context(sopclasses.VERIFICATION)])
+    try:
+        answer = assoc.send_c_echo()
+    finally:
+        assoc.release()
+    if "Status" not in answer:
+        raise ScuError(f"{target} did not answer the C-ECHO")
+    return int(answer.Status)
+
+
+def _contexts_for(items: Iterable[Outgoing]) -> list[list]:
+    """Presentation contexts for these objects, in groups of at most 128."""
+    by_class: dict[str, set[str]] = {}
+    for item in items:
+        by_class.setdefault(item.sop_class_uid, set()).add(item.transfer_syntax_uid)
+    contexts = []
+    for sop_class, syntaxes in sorted(by_class.items()):
+        for syntax in sorted(syntaxes - set(LITTLE_ENDIAN)):
+            contexts.append(build_context(sop_class, [syntax]))
+        contexts.append(build_context(sop_class, list(LITTLE_ENDIAN)))
+    return [contexts[i : i + MAX_CONTEXTS] for i in range(0, len(contexts), MAX_CONTEXTS)]
+
+
+def _accepted(assoc: Association, sop_class: str, syntax: str) -> bool:
+    return any(
+        cx.abstract_syntax == sop_class and cx.transfer_syntax[0] == syntax
+        for cx in assoc.accepted_contexts
+    )
+
+
+def _decoded(item: Outgoing) -> Dataset:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return dcmread(item.path)
+
+
+def _decompressed(item: Outgoing) -> Dataset:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dataset = dcmread(item.path)
+        if sopclasses.is_compressed(item.transfer_syntax_uid):
+            dataset.decompress()
+        dataset.file_meta.TransferSyntaxUID = sopclasses.EXPLICIT_VR_LE
+    return dataset
+
+
+def send(
+    target: Target,
+    items: list[Outgoing],
+    progress: Callable[[Outgoing, str | None], None] | None = None,
+) -> SendReport:
+    """C-STORE every item to the target; failures are collected, not raised.
+
+    ``progress(item, error)`` is called after each item. Raises ``ScuError``
+    only when no association at all can be made.
+    """
+    report = SendReport()
+    ae = _ae(target.calling_aet)
+    classes_sent: set[str] = set()
+    for contexts in _contexts_for(items):
+        wanted = {cx.abstract_syntax for cx in contexts}
+        batch = [item for item in items if item.sop_class_uid in wanted - classes_sent]
+        classes_sent |= wanted
+        assoc = _associate(ae, target, contexts)
+        try:
+            for item in batch:
+                error = _send_one(assoc, item, report)
+                if error:
+                    report.failed.append((str(item.path), error))
+                else:
+                    report.sent.append(item.sop_instance_uid)
+                if progress:
+                    progress(item, error)
+                if not assoc.is_established:
+                    assoc = _associate(ae, target, contexts)
+        finally:
+            if assoc.is_established:
+                assoc.release()
+    return report
+
+
+def _send_one(assoc: Association, item: Outgoing, report: SendReport) -> str | None:
+    try:
+        if _accepted(assoc, item.sop_class_uid, item.transfer_syntax_uid):
+            answer = assoc.send_c_store(item.path if item.as_stored else _decoded(item))
+        elif any(_accepted(assoc, item.sop_class_uid, ts) for ts in LITTLE_ENDIAN):
+            answer = assoc.send_c_store(_decompressed(item))
+            report.transcoded.append(item.sop_instance_uid)
+        else:
+            return "the peer accepted no transfer syntax for this SOP class"
+    except Exception as exc:
+        return f"could not be sent: {exc}"
+    if "Status" not in answer:
+        return "no answer (association aborted or timed out)"
+    code = int(answer.Status)
+    if code == 0 or (code & 0xF000) == 0xB000:
+        return None
+    comment = answer.get("ErrorComment", "")
+    return f"status {code:04X} {comment}".strip()
+
+
+def describe_files(paths: Iterable[Path]) -> Iterator[tuple[Path, Outgoing | str]]:
+    """For each file, what a send needs to know of it, or why it cannot be sent."""
+    for path in paths:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                header = dcmread(
+                    path, stop_before_pixels=True, specific_tags=["SOPClassUID", "SOPInstanceUID"]
+                )
+            meta = header.file_meta
+            sop_class = str(header.get("SOPClassUID") or meta.MediaStorageSOPClassUID)
+            sop_instance = str(header.get("SOPInstanceUID") or meta.MediaStorageSOPInstanceUID)
+            as_stored = (
+                meta.get("MediaStorageSOPClassUID") == sop_class
+                and meta.get("MediaStorageSOPInstanceUID") == sop_instance
+            )
+            yield (
+                path,
+                Outgoing(path, sop_class, sop_instance, str(meta.TransferSyntaxUID), as_stored),
+            )
+        except Exception as exc:
+            yield path, f"not a DICOM file with meta information: {exc}"
