@@ -1,0 +1,142 @@
+"""Shared fixtures: settings in a temporary folder, archives, a node on loopback, real peers.
+
+A test that needs a Debian tool (DCMTK, dicom3tools) asks ``tool("storescu")``:
+it skips with the reason when the tool is missing, except under ``CI=true``,
+where a missing tool fails the run.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from vesalius.app import Node
+from vesalius.archive.archive import Archive
+from vesalius.index.index import Index
+from vesalius.settings import Settings, load_settings
+from vesalius.storage.memory import MemoryBlobStore
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+if not CORPUS.is_dir():
+    CORPUS = Path(os.environ.get("VESALIUS_CORPUS", "/work/shared/corpus"))
+ON_CI = os.environ.get("CI", "").lower() == "true"
+DCMTK_ENV = {**os.environ, "TCP_NODELAY": "1"}
+
+
+def corpus_rows() -> list[dict[str, str]]:
+    """MANIFEST.csv of the shared corpus, one dict per file."""
+    manifest = CORPUS / "MANIFEST.csv"
+    if not manifest.exists():
+        return []
+    with manifest.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    """The read-only corpus folder."""
+    if not CORPUS.is_dir():
+        if ON_CI:
+            pytest.fail(f"the shared corpus is missing at {CORPUS}")
+        pytest.skip(f"the shared corpus is missing at {CORPUS}")
+    return CORPUS
+
+
+def require_tool(name: str) -> str:
+    """The path of a Debian tool; skip (fail on CI) when it is not installed."""
+    found = shutil.which(name)
+    if found is None:
+        message = f"{name} is not installed (apt-get install dcmtk dicom3tools)"
+        if ON_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
+
+
+@pytest.fixture
+def tool() -> Callable[[str], str]:
+    """``tool("storescu")`` -> path, or skip/fail as ``require_tool`` says."""
+    return require_tool
+
+
+def run_dcmtk(*args: str, timeout: float = 120, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """Run a DCMTK tool with TCP_NODELAY=1 and capture its output."""
+    require_tool(args[0])
+    return subprocess.run(
+        list(args), env=DCMTK_ENV, capture_output=True, text=True, timeout=timeout, **kwargs
+    )
+
+
+def free_port() -> int:
+    """A TCP port that was free on 127.0.0.1 a moment ago."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 20.0, interval: float = 0.02) -> None:
+    """Wait until ``condition()`` is true; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"condition not met within {timeout}s: {condition}")
+        time.sleep(interval)
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    """True when something accepts TCP connections on host:port."""
+    try:
+        with socket.create_connection((host, port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+def make_settings(data_dir: Path, **sections: dict[str, Any]) -> Settings:
+    """Settings for a test: data in ``data_dir``, DICOM on a free loopback port, no floor."""
+    overrides: dict[str, Any] = {
+        "storage": {"data_dir": str(data_dir)},
+        "dicom": {"port": 0, "host": "127.0.0.1", "free_space_floor_mb": 0, "workers": 1},
+    }
+    for section, values in sections.items():
+        overrides.setdefault(section, {}).update(values)
+    return load_settings(Path(os.devnull), overrides)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Default test settings in a temporary data folder."""
+    return make_settings(tmp_path / "data")
+
+
+@pytest.fixture
+def archive(settings: Settings) -> Iterator[Archive]:
+    """An archive with a real SQLite index and an in-memory blob store."""
+    index = Index.open(settings.database.url, settings.data_dir)
+    archive = Archive(settings, index, MemoryBlobStore())
+    yield archive
+    archive.close()
+
+
+@pytest.fixture
+def disk_archive(settings: Settings) -> Iterator[Archive]:
+    """An archive on disk, as ``vesalius serve`` opens it."""
+    archive = Archive.open(settings)
+    yield archive
+    archive.close()
+
+
+@pytest.fixture
+def node(settings: Settings) -> Iterator[Node]:
+    """A Vesalius node listening on a free loopback port, in this process."""
+    with Node(settings) as running:
+        yield running
