@@ -23,7 +23,7 @@ from vesalius.index.index import Index, StoredInstance
 from vesalius.model.errors import ArchiveError, NotFound, OutOfResources, UidMismatch
 from vesalius.model.events import InstanceStored
 from vesalius.model.origin import LOCAL, Origin
-from vesalius.model.record import record_from_dataset
+from vesalius.model.record import record_from_values
 from vesalius.settings import Settings
 from vesalius.storage.base import BlobStore, blob_name_for
 from vesalius.storage.filesystem import FilesystemBlobStore
@@ -110,7 +110,7 @@ class Archive:
         expected_class: str | None,
         expected_instance: str | None,
     ) -> StoreResult:
-        record = record_from_dataset(parsed.header)
+        record = record_from_values(parsed.values)
         if expected_class is not None and record.sop_class_uid != expected_class:
             raise UidMismatch(
                 f"data set SOP Class UID {record.sop_class_uid} differs from the "

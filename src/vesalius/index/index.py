@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from sqlalchemy import Connection, Engine, func, or_, select
+from sqlalchemy import Connection, Engine, bindparam, func, or_, select
 
 from vesalius.index import migrate
 from vesalius.index.engine import database_url, make_engines
@@ -40,6 +40,21 @@ class StoredInstance:
     transfer_syntax_uid: str
     blob_name: str
     file_size: int
+
+
+_FIND_INSTANCE = select(instances.c.pk, instances.c.blob_name).where(
+    instances.c.sop_instance_uid == bindparam("uid")
+)
+_FIND_SERIES = select(series.c.pk).where(series.c.series_instance_uid == bindparam("uid"))
+_FIND_STUDY = select(studies.c.pk).where(studies.c.study_instance_uid == bindparam("uid"))
+_FIND_PATIENT = select(patients.c.pk).where(
+    patients.c.patient_id == bindparam("pid"),
+    patients.c.issuer_of_patient_id == bindparam("issuer"),
+)
+_INSERT_INSTANCE = instances.insert()
+_INSERT_SERIES = series.insert()
+_INSERT_STUDY = studies.insert()
+_INSERT_PATIENT = patients.insert()
 
 
 def _columns(values: dict[str, object]) -> dict[str, object]:
@@ -98,71 +113,48 @@ class Index:
         }
 
         def operation(connection: Connection) -> AddResult:
-            existing = connection.execute(
-                select(instances.c.pk, instances.c.blob_name).where(
-                    instances.c.sop_instance_uid == record.sop_instance_uid
-                )
-            ).first()
+            existing = connection.execute(_FIND_INSTANCE, {"uid": record.sop_instance_uid}).first()
             if existing is not None and not overwrite:
                 return AddResult("duplicate")
             series_pk = self._series_pk(connection, record, now)
             if existing is not None:
                 connection.execute(
-                    instances.update()
-                    .where(instances.c.pk == existing.pk)
-                    .values(series_pk=series_pk, **instance_values)
+                    instances.update().where(instances.c.pk == existing.pk),
+                    {"series_pk": series_pk, **instance_values},
                 )
                 return AddResult("replaced", existing.blob_name)
-            connection.execute(instances.insert().values(series_pk=series_pk, **instance_values))
+            connection.execute(_INSERT_INSTANCE, {"series_pk": series_pk, **instance_values})
             return AddResult("stored")
 
         return self.committer.run(operation)
 
     def _series_pk(self, connection: Connection, record: InstanceRecord, now: dt.datetime) -> int:
-        uid = record.series["SeriesInstanceUID"]
         found = connection.execute(
-            select(series.c.pk).where(series.c.series_instance_uid == uid)
+            _FIND_SERIES, {"uid": record.series["SeriesInstanceUID"]}
         ).scalar()
         if found is not None:
             return int(found)
         study_pk = self._study_pk(connection, record, now)
-        return int(
-            connection.execute(
-                series.insert().values(study_pk=study_pk, created_at=now, **_columns(record.series))
-            ).inserted_primary_key[0]
-        )
+        values = {"study_pk": study_pk, "created_at": now, **_columns(record.series)}
+        return int(connection.execute(_INSERT_SERIES, values).inserted_primary_key[0])
 
     def _study_pk(self, connection: Connection, record: InstanceRecord, now: dt.datetime) -> int:
-        uid = record.study["StudyInstanceUID"]
-        found = connection.execute(
-            select(studies.c.pk).where(studies.c.study_instance_uid == uid)
-        ).scalar()
+        found = connection.execute(_FIND_STUDY, {"uid": record.study["StudyInstanceUID"]}).scalar()
         if found is not None:
             return int(found)
         patient_pk = self._patient_pk(connection, record, now)
-        return int(
-            connection.execute(
-                studies.insert().values(
-                    patient_pk=patient_pk, created_at=now, **_columns(record.study)
-                )
-            ).inserted_primary_key[0]
-        )
+        values = {"patient_pk": patient_pk, "created_at": now, **_columns(record.study)}
+        return int(connection.execute(_INSERT_STUDY, values).inserted_primary_key[0])
 
     def _patient_pk(self, connection: Connection, record: InstanceRecord, now: dt.datetime) -> int:
         patient = record.patient
         found = connection.execute(
-            select(patients.c.pk).where(
-                patients.c.patient_id == patient["PatientID"],
-                patients.c.issuer_of_patient_id == patient["IssuerOfPatientID"],
-            )
+            _FIND_PATIENT, {"pid": patient["PatientID"], "issuer": patient["IssuerOfPatientID"]}
         ).scalar()
         if found is not None:
             return int(found)
-        return int(
-            connection.execute(
-                patients.insert().values(created_at=now, **_columns(patient))
-            ).inserted_primary_key[0]
-        )
+        values = {"created_at": now, **_columns(patient)}
+        return int(connection.execute(_INSERT_PATIENT, values).inserted_primary_key[0])
 
     # -- reading -----------------------------------------------------------
     def referenced_blobs(self, names: Sequence[str]) -> set[str]:

@@ -7,6 +7,7 @@ PS3.18 10.6.3, read from the header alone.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from pydicom.dataset import Dataset
@@ -45,6 +46,14 @@ INSTANCE_KEYS = (
     "ContentTime",
 )
 REQUIRED_UIDS = ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID")
+INDEXED_KEYWORDS = (
+    "SpecificCharacterSet",
+    *PATIENT_KEYS,
+    *STUDY_KEYS,
+    *SERIES_KEYS,
+    *INSTANCE_KEYS,
+)
+"""Every attribute ingest reads from a header."""
 UID_MAX_LENGTH = 64
 
 
@@ -54,18 +63,22 @@ def _text(ds: Dataset, keyword: str) -> str:
         element = ds.data_element(keyword)
     except Exception:  # a value pydicom cannot convert: keep what can be kept
         return ""
-    if element is None:
+    if element is None or element.value is None:
         return ""
     if element.VM > 1:
-        return "\\".join(str(v) for v in element.value)
-    value = element.value
-    return "" if value is None else str(value).strip()
+        return "\\".join(str(v).strip() for v in element.value)
+    return str(element.value).strip()
 
 
-def _int(ds: Dataset, keyword: str) -> int | None:
-    text = _text(ds, keyword).split("\\")[0]
+def text_values(ds: Dataset) -> dict[str, str]:
+    """The indexed attributes of a pydicom data set, each as one string."""
+    return {keyword: _text(ds, keyword) for keyword in INDEXED_KEYWORDS}
+
+
+def _int(text: str) -> int | None:
+    first = text.split("\\", maxsplit=1)[0]
     try:
-        return int(float(text)) if text else None
+        return int(float(first)) if first else None
     except ValueError:
         return None
 
@@ -88,9 +101,9 @@ class InstanceRecord:
         return str(self.instance["SOPClassUID"])
 
 
-def required_uid(ds: Dataset, keyword: str) -> str:
+def required_uid(values: Mapping[str, str], keyword: str) -> str:
     """A UID the archive cannot do without; ``InvalidObject`` when absent or unusable."""
-    value = _text(ds, keyword).rstrip("\x00").strip()
+    value = values.get(keyword, "").rstrip("\x00").strip()
     if not value:
         raise InvalidObject(f"{keyword} is missing or empty")
     if len(value) > UID_MAX_LENGTH or not value.isprintable() or "\\" in value:
@@ -98,29 +111,40 @@ def required_uid(ds: Dataset, keyword: str) -> str:
     return value
 
 
-def record_from_dataset(ds: Dataset) -> InstanceRecord:
-    """Read the index attributes of an instance from its (header-only) data set.
+INTEGER_KEYWORDS = frozenset(
+    ("SeriesNumber", "InstanceNumber", "Rows", "Columns", "BitsAllocated", "NumberOfFrames")
+)
+
+
+def record_from_values(values: Mapping[str, str]) -> InstanceRecord:
+    """Arrange the indexed attributes of an instance by level.
 
     Raises ``InvalidObject`` when one of the four UIDs an archive needs is
     missing. Other attributes are kept as found, empty when unreadable.
     """
-    uids = {keyword: required_uid(ds, keyword) for keyword in REQUIRED_UIDS}
-    patient = {keyword: _text(ds, keyword) for keyword in PATIENT_KEYS}
-    study = {keyword: _text(ds, keyword) for keyword in STUDY_KEYS}
-    study["StudyInstanceUID"] = uids["StudyInstanceUID"]
-    series: dict[str, str | int | None] = {keyword: _text(ds, keyword) for keyword in SERIES_KEYS}
-    series["SeriesInstanceUID"] = uids["SeriesInstanceUID"]
-    series["SeriesNumber"] = _int(ds, "SeriesNumber")
-    instance: dict[str, str | int | None] = {
-        "SOPInstanceUID": uids["SOPInstanceUID"],
-        "SOPClassUID": uids["SOPClassUID"],
-        "InstanceNumber": _int(ds, "InstanceNumber"),
-        "Rows": _int(ds, "Rows"),
-        "Columns": _int(ds, "Columns"),
-        "BitsAllocated": _int(ds, "BitsAllocated"),
-        "NumberOfFrames": _int(ds, "NumberOfFrames"),
-        "ContentDate": _text(ds, "ContentDate"),
-        "ContentTime": _text(ds, "ContentTime"),
-        "SpecificCharacterSet": _text(ds, "SpecificCharacterSet"),
-    }
-    return InstanceRecord(patient=patient, study=study, series=series, instance=instance)
+    uids = {keyword: required_uid(values, keyword) for keyword in REQUIRED_UIDS}
+
+    def level(keywords: tuple[str, ...]) -> dict[str, str | int | None]:
+        return {
+            keyword: uids.get(keyword)
+            or (
+                _int(values.get(keyword, ""))
+                if keyword in INTEGER_KEYWORDS
+                else values.get(keyword, "")
+            )
+            for keyword in keywords
+        }
+
+    instance = level(INSTANCE_KEYS)
+    instance["SpecificCharacterSet"] = values.get("SpecificCharacterSet", "")
+    return InstanceRecord(
+        patient={k: values.get(k, "") for k in PATIENT_KEYS},
+        study={k: uids.get(k) or values.get(k, "") for k in STUDY_KEYS},
+        series=level(SERIES_KEYS),
+        instance=instance,
+    )
+
+
+def record_from_dataset(ds: Dataset) -> InstanceRecord:
+    """The record of an instance read from a pydicom (header-only) data set."""
+    return record_from_values(text_values(ds))
