@@ -142,8 +142,9 @@ def _decode(vr: str, value: bytes, little: bool, encodings: list[str]) -> str:
     if vr in CHARSET_VRS:
         text = decode_bytes(value, encodings, PN_DELIMITERS if vr == "PN" else TEXT_DELIMITERS)
     else:
-        text = value.decode("ascii", "replace")
-    return "\\".join(part.strip(" \x00") for part in text.split("\\")).strip()
+        text = value.decode("latin-1")
+    text = "\\".join(part.strip(" \x00") for part in text.split("\\")).strip()
+    return text.rstrip("=") if vr == "PN" else text
 
 
 def scan_values(buffer: bytes | memoryview, implicit: bool, little: bool) -> dict[str, str]:

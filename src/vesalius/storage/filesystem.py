@@ -1,8 +1,9 @@
 """Blobs as files under ``<data_dir>/storage``, written so that a crash never tears one.
 
 A write creates the file in ``.journal/`` (named after the writing process and
-the blob), writes and fsyncs it, hard-links it to its final name and fsyncs
-that folder. The journal entry stays until the index has committed the blob;
+the blob), writes it, hard-links it to its final name and fsyncs it: the link
+changes the inode, so on a journaling file system (ext4, XFS, btrfs) that
+fsync also makes both names durable. The journal entry stays until the index has committed the blob;
 ``recover`` settles the entries of processes that died in between.
 """
 
@@ -78,6 +79,7 @@ class FilesystemBlobStore:
         folder = os.path.dirname(final)
         self._ensure_dir(folder)
         size = 0
+        linked = False
         fd = os.open(entry, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
             try:
@@ -87,14 +89,19 @@ class FilesystemBlobStore:
                         written = os.write(fd, view)
                         view = view[written:]
                         size += written
+                os.link(entry, final)
+                linked = True
+                # The link changed the inode (its link count), so this one fsync makes
+                # the data, the journal entry and the final name durable together.
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            os.link(entry, final)
-            self._fsync_dir(folder)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(entry)
+            if linked:
+                with contextlib.suppress(OSError):
+                    os.unlink(final)
             raise
         return StoredBlob(name, size)
 
