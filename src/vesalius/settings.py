@@ -8,6 +8,7 @@ them and a test checks that the two agree.
 
 from __future__ import annotations
 
+import json
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -53,7 +54,7 @@ class DicomSettings(_Section):
     accept_unknown_callers: bool = Field(
         True, description="False: only AE titles listed in [[peers]] may associate."
     )
-    max_associations: int = Field(32, ge=1, description="Concurrent associations per process.")
+    max_associations: int = Field(32, ge=1, description="Concurrent associations, across all receiving processes.")
     max_pdu: int = Field(
         262144, ge=0, description="Largest PDU we accept (bytes); 0 means unlimited."
     )
@@ -237,3 +238,40 @@ def load_settings(
     finally:
         _FILE_VALUES.pop(id(Settings), None)
     return settings
+
+
+def describe_settings() -> list[tuple[str, str, str]]:
+    """(key, default, help) of every setting, in file order, for the documentation."""
+    rows: list[tuple[str, str, str]] = []
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        for name, info in model.model_fields.items():
+            annotation = info.annotation
+            key = f"{prefix}{name}"
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                walk(annotation, f"{key}.")
+                continue
+            if name == "peers":
+                walk(Peer, "[[peers]].")
+                continue
+            if info.is_required():
+                default = "(required)"
+            else:
+                value = info.get_default(call_default_factory=True)
+                default = json.dumps(str(value) if isinstance(value, Path) else value)
+            rows.append((key, default, info.description or ""))
+
+    walk(Settings, "")
+    return rows
+
+
+def settings_table() -> str:
+    """The Markdown table of every setting (docs/configuration.md holds a copy)."""
+    lines = ["| key | default | environment | meaning |", "| --- | --- | --- | --- |"]
+    for key, default, help_text in describe_settings():
+        if key.startswith("[[peers]]"):
+            env = "(file only)"
+        else:
+            env = "`VESALIUS_" + key.upper().replace(".", "__") + "`"
+        lines.append(f"| `{key}` | `{default}` | {env} | {help_text} |")
+    return "\n".join(lines)

@@ -1,0 +1,38 @@
+"""The documentation keeps up with the code: every setting and every verb is described."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from vesalius.settings import describe_settings, settings_table
+
+ROOT = Path(__file__).resolve().parents[1]
+VESALIUS = str(Path(sys.executable).with_name("vesalius"))
+
+
+def test_configuration_doc_holds_the_generated_table() -> None:
+    doc = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    assert settings_table() in doc
+    assert all(help_text for _key, _default, help_text in describe_settings())
+
+
+def test_readme_opens_with_the_two_commands() -> None:
+    first_block = (ROOT / "README.md").read_text(encoding="utf-8").split("```")[1]
+    assert "make run" in first_block
+    assert "make test" in first_block
+
+
+def test_every_verb_is_in_the_readme_and_has_help() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    listing = subprocess.run(
+        [VESALIUS, "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    verbs = ["serve", "import", "send", "echo", "dump", "ls"]
+    for verb in verbs:
+        assert verb in listing
+        assert f"`vesalius {verb}" in readme
+        result = subprocess.run([VESALIUS, verb, "--help"], capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        assert "Usage" in result.stdout
