@@ -54,7 +54,9 @@ class DicomSettings(_Section):
     accept_unknown_callers: bool = Field(
         True, description="False: only AE titles listed in [[peers]] may associate."
     )
-    max_associations: int = Field(32, ge=1, description="Concurrent associations, across all receiving processes.")
+    max_associations: int = Field(
+        32, ge=1, description="Concurrent associations, across all receiving processes."
+    )
     max_pdu: int = Field(
         262144, ge=0, description="Largest PDU we accept (bytes); 0 means unlimited."
     )
