@@ -35,6 +35,13 @@ NO_SPACE = {errno.ENOSPC, errno.EDQUOT}
 Listener = Callable[[InstanceStored], None]
 
 
+def _disk_full(error: BaseException) -> bool:
+    """True for ENOSPC from the OS and SQLite's 'database or disk is full'."""
+    if isinstance(error, OSError):
+        return error.errno in NO_SPACE
+    return "disk is full" in str(error)
+
+
 @dataclass(frozen=True, slots=True)
 class StoreResult:
     """The outcome of one ingest: ``stored``, ``duplicate`` or ``replaced``."""
@@ -147,7 +154,7 @@ class Archive:
             )
         except BaseException as exc:
             self.blobs.revoke(blob.name)
-            if isinstance(exc, OSError) and exc.errno in NO_SPACE:
+            if _disk_full(exc):
                 raise OutOfResources(f"disk full while indexing the instance: {exc}") from None
             if isinstance(exc, Exception):
                 raise ArchiveError(f"the instance could not be indexed: {exc}") from exc
