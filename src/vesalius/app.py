@@ -155,6 +155,7 @@ def serve(settings: Settings) -> int:
             if done:
                 LOG.error("receiving process %d ended (%d); starting another", pid, status)
                 children.discard(pid)
+                archive.recover()  # settle what the dead process left half done
                 children.add(_spawn(settings, gate, sock))
     LOG.info("stopping")
     server.stop()

@@ -24,7 +24,12 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    rich_markup_mode=None,
+    context_settings={
+        "help_option_names": ["-h", "--help"],
+        "max_content_width": 120,
+        "terminal_width": 120,
+    },
 )
 console = Console(width=None if sys.stdout.isatty() else 200)
 errors = Console(stderr=True, soft_wrap=True)
@@ -93,7 +98,11 @@ def target_from(
     peer: str | None,
     aet: str | None,
 ) -> Target:
-    """The remote AE named by ``HOST PORT --aec AET`` or by ``--peer NAME``."""
+    """The remote AE named by ``HOST PORT --aec AET`` or by ``--peer NAME``.
+
+    As a client we report failures ourselves, in one line: pynetdicom stays quiet.
+    """
+    logging.getLogger("pynetdicom").setLevel(logging.CRITICAL)
     calling = aet or settings.dicom.ae_title
     if peer:
         if host or port:

@@ -62,8 +62,12 @@ def dump(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            dataset = dcmread(file, force=True)
-            dataset.file_meta  # noqa: B018
+            try:
+                dataset = dcmread(file)
+            except InvalidDicomError:
+                dataset = dcmread(file, force=True)  # a bare data set, without meta
+                if not any(element.keyword for element in dataset):
+                    fail(f"{file}: not a DICOM file")
     except FileNotFoundError:
         fail(f"{file}: no such file")
     except (InvalidDicomError, OSError, ValueError, AttributeError) as exc:

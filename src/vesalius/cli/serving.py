@@ -23,7 +23,10 @@ def serve(
     data_dir: DataDirOption = None,
     aet: AetOption = None,
     dicom_port: Annotated[int | None, typer.Option(help="DICOM port [default: 11112].")] = None,
-    http_port: Annotated[int | None, typer.Option(help="HTTP port [default: 8080].")] = None,
+    http_port: Annotated[
+        int | None,
+        typer.Option(help="HTTP port [default: 8080]; the HTTP service is not built yet."),
+    ] = None,
     host: Annotated[str | None, typer.Option(help="Address to bind [default: 127.0.0.1].")] = None,
     workers: Annotated[
         int | None,

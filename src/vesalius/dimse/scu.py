@@ -114,7 +114,7 @@ def _contexts_for(items: Iterable[Outgoing]) -> list[list]:
         by_class.setdefault(item.sop_class_uid, set()).add(item.transfer_syntax_uid)
     contexts = []
     for sop_class, syntaxes in sorted(by_class.items()):
-        for syntax in sorted(syntaxes - set(LITTLE_ENDIAN)):
+        for syntax in sorted(syntaxes):
             contexts.append(build_context(sop_class, [syntax]))
         contexts.append(build_context(sop_class, list(LITTLE_ENDIAN)))
     return [contexts[i : i + MAX_CONTEXTS] for i in range(0, len(contexts), MAX_CONTEXTS)]
@@ -138,7 +138,7 @@ def _decompressed(item: Outgoing) -> Dataset:
         warnings.simplefilter("ignore")
         dataset = dcmread(item.path)
         if sopclasses.is_compressed(item.transfer_syntax_uid):
-            dataset.decompress()
+            dataset.decompress(generate_instance_uid=False)
         dataset.file_meta.TransferSyntaxUID = sopclasses.EXPLICIT_VR_LE
     return dataset
 
@@ -184,7 +184,8 @@ def _send_one(assoc: Association, item: Outgoing, report: SendReport) -> str | N
             answer = assoc.send_c_store(item.path if item.as_stored else _decoded(item))
         elif any(_accepted(assoc, item.sop_class_uid, ts) for ts in LITTLE_ENDIAN):
             answer = assoc.send_c_store(_decompressed(item))
-            report.transcoded.append(item.sop_instance_uid)
+            if sopclasses.is_compressed(item.transfer_syntax_uid):
+                report.transcoded.append(item.sop_instance_uid)
         else:
             return "the peer accepted no transfer syntax for this SOP class"
     except Exception as exc:

@@ -1,10 +1,11 @@
 """Blobs as files under ``<data_dir>/storage``, written so that a crash never tears one.
 
-A write creates the file in ``.journal/`` (named after the writing process and
-the blob), writes it, hard-links it to its final name and fsyncs it: the link
-changes the inode, so on a journaling file system (ext4, XFS, btrfs) that
-fsync also makes both names durable. The journal entry stays until the index has committed the blob;
-``recover`` settles the entries of processes that died in between.
+A write creates the file in ``.journal/`` (named after the writing process, its
+PID and start time, and the blob), writes it, hard-links it to its final name
+and fsyncs it: the link changes the inode, so on a journaling file system
+(ext4, XFS, btrfs) that one fsync makes the data and both names durable. The
+journal entry stays until the index has committed the blob; ``recover``
+settles the entries of processes that died in between.
 """
 
 from __future__ import annotations
@@ -21,16 +22,30 @@ from vesalius.storage.base import StoredBlob
 JOURNAL = ".journal"
 
 
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
+def _process_start(pid: int) -> str | None:
+    """The start time of a live process (clock ticks since boot), None if gone or a zombie."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    state, start = fields[0], fields[19]
+    return None if state in {"Z", "X"} else start
+
+
+def writer_id(pid: int | None = None) -> str:
+    """Names a writing process so that a later process with the same PID differs."""
+    pid = os.getpid() if pid is None else pid
+    return f"{pid}.{_process_start(pid) or 0}"
+
+
+def _writer_alive(writer: str) -> bool:
+    pid, _, start = writer.partition(".")
+    if not pid.isdigit():
         return False
-    except PermissionError:
+    if int(pid) == os.getpid():
         return True
-    return True
+    return _process_start(int(pid)) == start
 
 
 class FilesystemBlobStore:
@@ -41,22 +56,26 @@ class FilesystemBlobStore:
         self.journal_dir = self.root / JOURNAL
         self.journal_dir.mkdir(parents=True, exist_ok=True)
         self._known_dirs: set[str] = set()
+        self._writer_pid = os.getpid()
+        self._writer = writer_id()
 
     # -- names -------------------------------------------------------------
     def _path(self, name: str) -> str:
         return os.path.join(self.root, name)
 
-    def _journal_path(self, name: str, pid: int | None = None) -> str:
+    def _journal_path(self, name: str) -> str:
+        if self._writer_pid != os.getpid():  # forked since: a new writer
+            self._writer_pid, self._writer = os.getpid(), writer_id()
         flat = name.replace("/", "_")
-        return os.path.join(self.journal_dir, f"{pid or os.getpid()}_{flat}")
+        return os.path.join(self.journal_dir, f"{self._writer}_{flat}")
 
     @staticmethod
-    def _name_from_journal(entry: str) -> tuple[int, str] | None:
-        pid, _, flat = entry.partition("_")
+    def _name_from_journal(entry: str) -> tuple[str, str] | None:
+        writer, _, flat = entry.partition("_")
         parts = flat.split("_", 2)
-        if not pid.isdigit() or len(parts) != 3:
+        if len(parts) != 3:
             return None
-        return int(pid), "/".join(parts)
+        return writer, "/".join(parts)
 
     def _ensure_dir(self, folder: str) -> None:
         if folder not in self._known_dirs:
@@ -163,8 +182,8 @@ class FilesystemBlobStore:
                 with contextlib.suppress(OSError):
                     os.unlink(os.path.join(self.journal_dir, entry))
                 continue
-            pid, name = parsed
-            if not _pid_alive(pid):
+            writer, name = parsed
+            if not _writer_alive(writer):
                 stale.append((entry, name))
         keep = referenced([name for _, name in stale]) if stale else set()
         for entry, name in stale:
