@@ -82,6 +82,8 @@ def measure(
         with TreeSampler(server.pid) as sampler:
             elapsed = send(server, data, files, associations, run_dir)
         stored = server.count_stored()
+        stopping = time.perf_counter()
+    stop_seconds = time.perf_counter() - stopping
     result: dict[str, object] = {
         "server": name,
         "kind": kind,
@@ -97,9 +99,13 @@ def measure(
         "peak_processes": sampler.peak_processes,
         "stored": stored,
         "load_before": round(os.getloadavg()[0], 2),
+        "exit_code": server.process.returncode,  # after SIGTERM: 0 is a clean stop
+        "stop_seconds": round(stop_seconds, 2),
     }
     if name == "vesalius":
         result["log"] = servers.vesalius_log_summary(server.log)
+    if server.process.returncode not in {0, -signal.SIGTERM}:
+        print(f"  !! {name} exited with {server.process.returncode} on SIGTERM", flush=True)
     if stored != len(files):
         print(f"  !! {name} stored {stored} of {len(files)} instances; see {run_dir}", flush=True)
     return result

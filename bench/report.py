@@ -153,6 +153,14 @@ def _log_notes(results: Row) -> list[str]:
         for outcome, count in run["log"]["outcomes"].items():
             outcomes[outcome] = outcomes.get(outcome, 0) + count
         unusual += [line for line in run["log"]["unusual"] if line not in unusual]
+    splits: dict[str, int] = {}
+    for run in runs:
+        if run["associations"] > 1:
+            split = "+".join(map(str, run["log"].get("storescu_per_process", [])))
+            splits[split] = splits.get(split, 0) + 1
     lines = ["", f"Vesalius logs of {len(runs)} runs: lines by level {levels}; stores {outcomes}"]
+    if splits:
+        shares = ", ".join(f"{split} in {count} run(s)" for split, count in sorted(splits.items()))
+        lines.append(f"  parallel associations per receiving process: {shares}")
     lines += [f"  {line}" for line in unusual[:10]]
     return lines

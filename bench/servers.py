@@ -333,9 +333,15 @@ LOG_LEVEL = re.compile(r"^\S+ \S+ \d+ (DEBUG|INFO|WARNING|ERROR|CRITICAL) ")
 
 
 def vesalius_log_summary(log: Path, keep: int = 8) -> dict[str, object]:
-    """Counts of a Vesalius log by level and outcome, with its first unusual lines."""
+    """Counts of a Vesalius log by level and outcome, with its first unusual lines.
+
+    ``storescu_per_process`` counts the storescu associations each receiving
+    process served: they share one listening socket, so the split is up to
+    whichever process accepts first.
+    """
     levels: dict[str, int] = {}
     outcomes: dict[str, int] = {}
+    per_process: dict[str, int] = {}
     unusual: list[str] = []
     with contextlib.suppress(OSError), log.open(errors="replace") as lines:
         for line in lines:
@@ -345,9 +351,17 @@ def vesalius_log_summary(log: Path, keep: int = 8) -> dict[str, object]:
             stored = re.search(r"vesalius\.dimse\.store: (\w+) ", line)
             if stored:
                 outcomes[stored.group(1)] = outcomes.get(stored.group(1), 0) + 1
+            served = re.search(r"^\S+ \S+ (\d+) .*association STORESCU@.* established", line)
+            if served:
+                per_process[served.group(1)] = per_process.get(served.group(1), 0) + 1
             if level not in {"DEBUG", "INFO"} and len(unusual) < keep:
                 unusual.append(line.rstrip())
-    return {"levels": levels, "outcomes": outcomes, "unusual": unusual}
+    return {
+        "levels": levels,
+        "outcomes": outcomes,
+        "storescu_per_process": sorted(per_process.values(), reverse=True),
+        "unusual": unusual,
+    }
 
 
 def peak_mib(value: int) -> float:
