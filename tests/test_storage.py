@@ -282,24 +282,38 @@ def test_recover_removes_a_retired_blob_the_index_let_go(tmp_path: Path) -> None
     assert os.listdir(root / JOURNAL) == []
 
 
+DEAD_WRITER = textwrap.dedent(
+    """
+    import os, sys
+    from vesalius.storage.filesystem import FilesystemBlobStore
+
+    store = FilesystemBlobStore(sys.argv[1])
+    store.write("00/00/probe.dcm", [b"probe"])
+    [entry] = os.listdir(store.journal_dir)
+    print(entry.partition("_")[0], flush=True)
+    os._exit(0)
+    """
+)
+
+
 def test_a_renamed_entry_of_an_exited_process_is_stale(tmp_path: Path) -> None:
+    """Entries made by this process, renamed as a process that has exited would name them."""
     store = FilesystemBlobStore(tmp_path / "storage")
     keep, drop = blob_name_for("1.2.5.1"), blob_name_for("1.2.5.2")
     store.write(keep, [b"keep"])
     store.write(drop, [b"drop"])
     exited = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
+        [sys.executable, "-c", DEAD_WRITER, str(tmp_path / "elsewhere")],
         check=True,
         capture_output=True,
         text=True,
     )
-    dead_pid = int(exited.stdout)
-    own = f"{os.getpid()}_"
+    dead_writer = exited.stdout.strip()
+    assert dead_writer.split(".")[0].isdigit()
     for entry in os.listdir(store.journal_dir):
-        assert entry.startswith(own)
-        os.rename(
-            store.journal_dir / entry, store.journal_dir / (f"{dead_pid}_" + entry[len(own) :])
-        )
+        own, _, flat = entry.partition("_")
+        assert own.split(".")[0] == str(os.getpid())
+        os.rename(store.journal_dir / entry, store.journal_dir / f"{dead_writer}_{flat}")
     assert store.recover(_Referenced({keep})) == (1, 1)
     assert store.exists(keep)
     assert not store.exists(drop)
