@@ -230,13 +230,30 @@ def test_a_missing_config_file_is_an_error(tmp_path: Path) -> None:
 
 def test_a_bad_environment_value_names_its_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VESALIUS_DICOM__MAX_PDU", "lots")
-    with pytest.raises(ConfigError, match=r"^dicom\.max_pdu: .*integer"):
+    with pytest.raises(ConfigError, match=r"dicom\.max_pdu: .*integer"):
         load_settings()
 
 
 def test_a_bad_override_names_its_key() -> None:
     with pytest.raises(ConfigError, match=r"dicom\.port: .*65535"):
         load_settings(overrides={"dicom": {"port": 65536}})
+
+
+@pytest.mark.parametrize("source", ["environment", "override"])
+def test_a_bad_value_from_elsewhere_does_not_blame_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str
+) -> None:
+    path = _write(tmp_path / "site.toml", FILE)  # a good file
+    overrides = None
+    if source == "environment":
+        monkeypatch.setenv("VESALIUS_DICOM__PORT", "99999")
+    else:
+        overrides = {"dicom": {"port": 99999}}
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, overrides)
+    message = str(caught.value)
+    assert "dicom.port" in message
+    assert str(path) not in message, "the value did not come from the file"
 
 
 # -- the command line -----------------------------------------------------------
