@@ -1,7 +1,6 @@
 """A node answers C-ECHO from DCMTK's echoscu."""
 
 from conftest import run_dcmtk
-
 from vesalius.app import Node
 
 
