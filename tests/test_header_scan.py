@@ -12,7 +12,7 @@ from pydicom import dcmread
 from pydicom.filereader import read_dataset
 
 from conftest import CORPUS, corpus_rows
-from vesalius.archive.header import ScanError, scan_values
+from vesalius.archive.header import ScanError, Truncated, scan_values
 from vesalius.archive.parse import parse_file
 from vesalius.model.errors import ArchiveError
 from vesalius.model.record import text_values
@@ -76,10 +76,19 @@ def test_scanner_stops_before_pixel_data() -> None:
     parsed = parse_file(source.read_bytes())
     body = bytes(parsed.body)
     pixel_at = body.rfind(b"\xe0\x7f\x10\x00")
-    garbage = body[:pixel_at] + b"\xe0\x7f\x10\x00OW\x00\x00\xff\xff\xff\x7f" + b"junk"
+    garbage = body[:pixel_at] + b"\xe0\x7f\x10\x00OW\x00\x00\x04\x00\x00\x00" + b"junk"
     values = scan_values(garbage, False, True)
     assert values["SOPInstanceUID"] == dataset.SOPInstanceUID
     assert values["PatientName"] == str(dataset.PatientName)
+
+
+def test_scanner_notices_a_data_set_cut_short() -> None:
+    """Pixel data whose length runs past the end means the data set was truncated."""
+    body = bytes(parse_file((CORPUS / "pydicom" / "test_files" / "CT_small.dcm").read_bytes()).body)
+    with pytest.raises(Truncated):
+        scan_values(body[:-100], False, True)
+    with pytest.raises(Truncated):
+        scan_values(body[:-100] + b"\x00", False, True)
 
 
 def test_scanner_refuses_garbage() -> None:

@@ -9,6 +9,7 @@ them and a test checks that the two agree.
 from __future__ import annotations
 
 import json
+import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -232,14 +233,26 @@ def load_settings(
     _FILE_VALUES[id(Settings)] = file_values
     try:
         settings = Settings()
-        if overrides:
-            settings = Settings.model_validate(_deep_merge(settings.model_dump(), overrides))
     except ValidationError as exc:
-        where = f"{path}: " if path is not None else ""
-        raise ConfigError(f"{where}{_describe(exc)}") from None
+        raise ConfigError(f"{_source(exc, path)}{_describe(exc)}") from None
     finally:
         _FILE_VALUES.pop(id(Settings), None)
+    if overrides:
+        try:
+            settings = Settings.model_validate(_deep_merge(settings.model_dump(), overrides))
+        except ValidationError as exc:
+            raise ConfigError(f"command line: {_describe(exc)}") from None
     return settings
+
+
+def _source(error: ValidationError, path: Path | None) -> str:
+    """Where the first bad value came from: its environment variable, else the file."""
+    location = [str(part) for part in error.errors()[0]["loc"]]
+    for end in range(len(location), 0, -1):
+        variable = "VESALIUS_" + "__".join(location[:end]).upper()
+        if variable in os.environ:
+            return f"environment {variable}: "
+    return f"{path}: " if path is not None else ""
 
 
 def describe_settings() -> list[tuple[str, str, str]]:

@@ -105,7 +105,7 @@ def _storage_classes() -> tuple[SopClass, ...]:
     for uid, (name, kind, _info, retired, _keyword) in UID_dictionary.items():
         if kind != "SOP Class" or "Storage" not in name:
             continue
-        if "Commitment" in name or "Management" in name:
+        if "Commitment" in name or "Management" in name or "Directory" in name:
             continue
         found.append(SopClass(uid, name, "storage", retired == "Retired"))
     return tuple(sorted(found, key=lambda c: [int(p) for p in c.uid.split(".")]))

@@ -17,10 +17,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from vesalius import sopclasses
 from vesalius.archive.filemeta import file_meta_bytes
 from vesalius.archive.parse import ParsedObject, parse_dataset, parse_file
 from vesalius.index.index import Index, StoredInstance
-from vesalius.model.errors import ArchiveError, NotFound, OutOfResources, UidMismatch
+from vesalius.model.errors import (
+    ArchiveError,
+    NotFound,
+    OutOfResources,
+    UidMismatch,
+    UnsupportedSopClass,
+)
 from vesalius.model.events import InstanceStored
 from vesalius.model.origin import LOCAL, Origin
 from vesalius.model.record import record_from_values
@@ -118,6 +125,11 @@ class Archive:
         expected_instance: str | None,
     ) -> StoreResult:
         record = record_from_values(parsed.values)
+        if not sopclasses.is_storage_sop_class(record.sop_class_uid):
+            raise UnsupportedSopClass(
+                f"SOP class {sopclasses.sop_class_name(record.sop_class_uid)} is not one this "
+                "archive stores"
+            )
         if expected_class is not None and record.sop_class_uid != expected_class:
             raise UidMismatch(
                 f"data set SOP Class UID {record.sop_class_uid} differs from the "
@@ -143,6 +155,12 @@ class Archive:
             if exc.errno in NO_SPACE:
                 raise OutOfResources(f"disk full while writing the instance: {exc}") from None
             raise ArchiveError(f"the instance could not be written: {exc}") from None
+        overwrite = self.settings.dicom.duplicate_policy == "overwrite"
+        previous = self.index.instance(record.sop_instance_uid) if overwrite else None
+        if previous is not None:
+            # Journal the copy about to be replaced, so that a crash between the index
+            # switching over and its deletion leaves it for recover() to remove.
+            self.blobs.retire(previous.blob_name)
         try:
             added = self.index.add_instance(
                 record,
@@ -150,10 +168,12 @@ class Archive:
                 file_size=blob.size,
                 transfer_syntax_uid=parsed.transfer_syntax_uid,
                 source_aet=origin.calling_aet,
-                overwrite=self.settings.dicom.duplicate_policy == "overwrite",
+                overwrite=overwrite,
             )
         except BaseException as exc:
             self.blobs.revoke(blob.name)
+            if previous is not None:
+                self.blobs.commit([previous.blob_name])  # still referenced: un-retire
             if _disk_full(exc):
                 raise OutOfResources(f"disk full while indexing the instance: {exc}") from None
             if isinstance(exc, Exception):
@@ -165,6 +185,8 @@ class Archive:
             self.blobs.commit([blob.name])
             if added.old_blob:
                 self.blobs.delete(added.old_blob)
+        if previous is not None and previous.blob_name != added.old_blob:
+            self.blobs.commit([previous.blob_name])
         result = StoreResult(
             added.outcome,
             record.sop_class_uid,

@@ -24,6 +24,7 @@ ITEM = 0xFFFEE000
 ITEM_END = 0xFFFEE00D
 SEQUENCE_END = 0xFFFEE0DD
 MAX_DEPTH = 32
+MIN_ELEMENT = 8
 
 
 KEYWORDS: dict[int, tuple[str, str]] = {
@@ -43,6 +44,10 @@ class ScanError(Exception):
     """The data set is not laid out as the scanner expects; use pydicom instead."""
 
 
+class Truncated(ScanError):
+    """The data set ends inside an element, an item or a sequence: it was cut short."""
+
+
 class _Scanner:
     __slots__ = ("buffer", "end", "little", "u16", "u32")
 
@@ -56,7 +61,7 @@ class _Scanner:
 
     def tag_at(self, pos: int) -> int:
         if pos + 4 > self.end:
-            raise ScanError("truncated element")
+            raise Truncated("truncated element")
         return (self.u16(self.buffer, pos)[0] << 16) | self.u16(self.buffer, pos + 2)[0]
 
     def element(self, pos: int, implicit: bool) -> tuple[int, bytes | None, int, int]:
@@ -64,12 +69,12 @@ class _Scanner:
         tag = self.tag_at(pos)
         if implicit or (tag >> 16) == 0xFFFE:
             if pos + 8 > self.end:
-                raise ScanError("truncated element header")
+                raise Truncated("truncated element header")
             return tag, None, self.u32(self.buffer, pos + 4)[0], pos + 8
         vr = bytes(self.buffer[pos + 4 : pos + 6])
         if vr in LONG_LENGTH_VRS:
             if pos + 12 > self.end:
-                raise ScanError("truncated element header")
+                raise Truncated("truncated element header")
             return tag, vr, self.u32(self.buffer, pos + 8)[0], pos + 12
         if not (len(vr) == 2 and vr.isalpha() and vr.isupper()):
             raise ScanError(f"not a VR: {vr!r}")
@@ -82,7 +87,7 @@ class _Scanner:
         while True:
             tag = self.tag_at(pos)
             if pos + 8 > self.end:
-                raise ScanError("truncated item")
+                raise Truncated("truncated item")
             length = self.u32(self.buffer, pos + 4)[0]
             pos += 8
             if tag == SEQUENCE_END:
@@ -105,7 +110,7 @@ class _Scanner:
             else:
                 pos += length
             if pos > self.end:
-                raise ScanError("value runs past the end")
+                raise Truncated("value runs past the end")
 
 
 def scan_raw(
@@ -113,13 +118,16 @@ def scan_raw(
 ) -> dict[int, tuple[str | None, bytes]]:
     """The raw (VR, value bytes) of each wanted top-level element, by tag.
 
-    Raises ``ScanError`` when the encoding is not as expected.
+    Past the wanted tags it walks on to the end without reading values, so that
+    a data set cut short (a value or a sequence of undefined length, encapsulated
+    pixel data included, running past the end) raises ``Truncated``. Raises
+    ``ScanError`` when the wanted part is not laid out as expected.
     """
     scanner = _Scanner(buffer, little)
     found: dict[int, tuple[str | None, bytes]] = {}
     pos = 0
     end = scanner.end
-    while pos < end:
+    while end - pos >= MIN_ELEMENT:  # a few stray trailing bytes are padding, not data
         tag, vr, length, value_at = scanner.element(pos, implicit)
         if tag > LAST_WANTED:
             break
@@ -128,10 +136,32 @@ def scan_raw(
             continue
         pos = value_at + length
         if pos > end:
-            raise ScanError("value runs past the end")
+            raise Truncated(f"{_tag(tag)} runs past the end of the data set")
         if tag in WANTED:
             found[tag] = (vr.decode("ascii") if vr else None, bytes(buffer[value_at:pos]))
+    try:
+        _walk_to_end(scanner, pos, implicit)
+    except Truncated:
+        raise
+    except ScanError:
+        pass  # a layout this scanner does not follow, after all it needed
     return found
+
+
+def _tag(tag: int) -> str:
+    return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+
+
+def _walk_to_end(scanner: _Scanner, pos: int, implicit: bool) -> None:
+    end = scanner.end
+    while end - pos >= MIN_ELEMENT:  # a few stray trailing bytes are padding, not data
+        tag, vr, length, value_at = scanner.element(pos, implicit)
+        if length == UNDEFINED:
+            pos = scanner.skip_undefined(value_at, implicit or vr == b"UN", 0)
+        else:
+            pos = value_at + length
+        if pos > end:
+            raise Truncated(f"{_tag(tag)} runs past the end of the data set")
 
 
 def _decode(vr: str, value: bytes, little: bool, encodings: list[str]) -> str:

@@ -22,7 +22,7 @@ from pydicom.filereader import _read_file_meta_info, read_dataset, read_preamble
 from pydicom.filewriter import write_dataset
 
 from vesalius import sopclasses
-from vesalius.archive.header import ScanError, scan_values
+from vesalius.archive.header import ScanError, Truncated, scan_values
 from vesalius.model.errors import InvalidObject, UnsupportedSopClass
 from vesalius.model.record import text_values
 
@@ -84,6 +84,8 @@ def read_values(body: bytes | memoryview | io.BytesIO, transfer_syntax_uid: str)
     implicit, little = _encoding(transfer_syntax_uid)
     try:
         return scan_values(raw, implicit, little)
+    except Truncated as exc:
+        raise InvalidObject(f"data set is cut short: {exc}") from None
     except ScanError:
         pass
     try:

@@ -13,6 +13,8 @@ import threading
 from typing import Any, ClassVar
 
 from pynetdicom import AE, _config, evt
+from pynetdicom.service_class import StorageServiceClass
+from pynetdicom.sop_class import register_uid, uid_to_service_class
 from pynetdicom.transport import RequestHandler, ThreadedAssociationServer
 
 from vesalius import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, sopclasses
@@ -38,8 +40,18 @@ def handler_table(archive: Archive, gate: AssociationGate) -> list[tuple[Any, ..
     ]
 
 
+def _register_storage_classes() -> None:
+    """Make pynetdicom route C-STORE of every registry class (retired, trial, DICOS...)
+    to its storage service; unmapped, it aborts the association on the first C-STORE."""
+    for sop_class in sopclasses.STORAGE_SOP_CLASSES:
+        if not issubclass(uid_to_service_class(sop_class.uid), StorageServiceClass):
+            keyword = "VesaliusStorage_" + sop_class.uid.replace(".", "_")
+            register_uid(sop_class.uid, keyword, StorageServiceClass)
+
+
 def build_ae(settings: Settings) -> AE:
     """The application entity, with every presentation context of the registry."""
+    _register_storage_classes()
     ae = AE(ae_title=settings.dicom.ae_title)
     ae.implementation_class_uid = IMPLEMENTATION_CLASS_UID
     ae.implementation_version_name = IMPLEMENTATION_VERSION_NAME
