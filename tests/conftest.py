@@ -12,6 +12,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -53,7 +54,12 @@ def corpus() -> Path:
 
 def require_tool(name: str) -> str:
     """The path of a Debian tool; skip (fail on CI) when it is not installed."""
-    found = shutil.which(name)
+    outside_venv = os.pathsep.join(
+        folder
+        for folder in os.environ.get("PATH", "").split(os.pathsep)
+        if not folder.startswith(sys.prefix)  # pynetdicom installs its own "storescu"
+    )
+    found = shutil.which(name, path=outside_venv)
     if found is None:
         message = f"{name} is not installed (apt-get install dcmtk dicom3tools)"
         if ON_CI:
@@ -70,9 +76,9 @@ def tool() -> Callable[[str], str]:
 
 def run_dcmtk(*args: str, timeout: float = 120, **kwargs: Any) -> subprocess.CompletedProcess[str]:
     """Run a DCMTK tool with TCP_NODELAY=1 and capture its output."""
-    require_tool(args[0])
+    command = [require_tool(args[0]), *args[1:]]
     return subprocess.run(
-        list(args), env=DCMTK_ENV, capture_output=True, text=True, timeout=timeout, **kwargs
+        command, env=DCMTK_ENV, capture_output=True, text=True, timeout=timeout, **kwargs
     )
 
 
