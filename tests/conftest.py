@@ -57,7 +57,7 @@ def require_tool(name: str) -> str:
     outside_venv = os.pathsep.join(
         folder
         for folder in os.environ.get("PATH", "").split(os.pathsep)
-        if not folder.startswith(sys.prefix)  # pynetdicom installs its own "storescu"
+        if not os.path.abspath(folder).startswith(sys.prefix)  # pynetdicom has a "storescu" too
     )
     found = shutil.which(name, path=outside_venv)
     if found is None:

@@ -133,7 +133,16 @@ def send_and_kill(
     """
     with log.open("wb") as output:
         sender = subprocess.Popen(
-            ["storescu", "-v", "-aet", "CRASHTEST", "-aec", "VESALIUS", "127.0.0.1", str(port)]
+            [
+                require_tool("storescu"),
+                "-v",
+                "-aet",
+                "CRASHTEST",
+                "-aec",
+                "VESALIUS",
+                "127.0.0.1",
+                str(port),
+            ]
             + [str(path) for path in uids],
             env=DCMTK_ENV,
             stdout=output,

@@ -89,7 +89,7 @@ def storescp(out: Path, *options: str) -> Iterator[int]:
     port = free_port()
     log = (out.parent / f"storescp-{port}.log").open("w")
     process = subprocess.Popen(
-        ["storescp", "-d", "-od", str(out), *options, str(port)],
+        [require_tool("storescp"), "-d", "-od", str(out), *options, str(port)],
         env=DCMTK_ENV,
         stdout=log,
         stderr=subprocess.STDOUT,
