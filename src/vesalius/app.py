@@ -16,6 +16,8 @@ import signal
 import threading
 from types import FrameType
 
+from pydicom import config as pydicom_config
+
 from vesalius.archive.archive import Archive
 from vesalius.dimse.association import AssociationGate
 from vesalius.dimse.server import DicomServer, listening_socket
@@ -23,6 +25,17 @@ from vesalius.settings import Settings
 
 LOG = logging.getLogger("vesalius")
 PR_SET_PDEATHSIG = 1
+
+
+def tune_libraries() -> None:
+    """Process-wide library settings for serving.
+
+    pydicom validates every value it reads or writes against its VR; the server
+    stores data sets as received and builds only command sets, so that check
+    (a regular expression per UID of every DIMSE message) buys nothing there.
+    """
+    pydicom_config.settings.reading_validation_mode = pydicom_config.IGNORE
+    pydicom_config.settings.writing_validation_mode = pydicom_config.IGNORE
 
 
 def worker_count(settings: Settings) -> int:
@@ -52,6 +65,7 @@ class Node:
     """An archive with its DICOM listener, in this process."""
 
     def __init__(self, settings: Settings) -> None:
+        tune_libraries()
         self.settings = settings
         self.archive = Archive.open(settings)
         self.archive.recover()
@@ -133,6 +147,7 @@ def _spawn(settings: Settings, gate: AssociationGate, sock: object) -> int:
 
 def serve(settings: Settings) -> int:
     """Serve until SIGTERM or SIGINT; return the exit code."""
+    tune_libraries()
     prepare_archive(settings)
     sock = listening_socket(settings.dicom.host, settings.dicom.port)
     gate = make_gate(settings)

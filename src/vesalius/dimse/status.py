@@ -32,7 +32,7 @@ def status_of(error: BaseException) -> Dataset:
     return status(PROCESSING_FAILURE, f"internal error: {type(error).__name__}")
 
 
-def answering(operation: Callable[[], Dataset]) -> Dataset:
+def answering(operation: Callable[[], Dataset | int]) -> Dataset | int:
     """Run a service operation; failures of any kind become a status, never a crash."""
     try:
         return operation()

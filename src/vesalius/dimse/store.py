@@ -9,18 +9,18 @@ from pynetdicom.events import Event
 
 from vesalius.archive.archive import Archive
 from vesalius.dimse.association import origin_of
-from vesalius.dimse.status import SUCCESS, answering, status
+from vesalius.dimse.status import SUCCESS, answering
 from vesalius.sopclasses import sop_class_name
 
 LOG = logging.getLogger("vesalius.dimse.store")
 
 
-def handle_store(event: Event, archive: Archive) -> Dataset:
+def handle_store(event: Event, archive: Archive) -> Dataset | int:
     """Ingest the data set exactly as it came; answer 0000 only once it is durable."""
     request = event.request
     origin = origin_of(event.assoc)
 
-    def store() -> Dataset:
+    def store() -> Dataset | int:
         result = archive.store_dataset(
             request.DataSet,
             event.context.transfer_syntax,
@@ -35,10 +35,10 @@ def handle_store(event: Event, archive: Archive) -> Dataset:
             result.sop_instance_uid,
             origin,
         )
-        return status(SUCCESS)
+        return SUCCESS
 
     answer = answering(store)
-    if answer.Status != SUCCESS:
+    if not isinstance(answer, int):
         LOG.warning(
             "refused %s %s from %s: %04X %s",
             sop_class_name(str(request.AffectedSOPClassUID)),

@@ -7,6 +7,10 @@ database lock instead of failing on an upgrade from read to write.
 
 from __future__ import annotations
 
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -51,3 +55,30 @@ def make_engines(url: str) -> tuple[Engine, Engine]:
         return _sqlite_engine(url, "BEGIN"), _sqlite_engine(url, "BEGIN IMMEDIATE")
     engine = create_engine(url, pool_size=8, max_overflow=32, pool_pre_ping=True)
     return engine, engine
+
+
+class ProcessLock:
+    """An exclusive lock shared by processes through a file (``flock``), reopened after fork."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._fd: int | None = None
+        self._pid = 0
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        if self._fd is None or self._pid != os.getpid():
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            self._pid = os.getpid()
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+
+def write_lock_for(url: str) -> ProcessLock | None:
+    """For a SQLite file, the lock that its writers of every process queue on."""
+    if not url.startswith("sqlite:///"):
+        return None
+    return ProcessLock(Path(url.removeprefix("sqlite:///") + ".write-lock"))

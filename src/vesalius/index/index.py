@@ -15,7 +15,7 @@ from typing import Literal
 from sqlalchemy import Connection, Engine, bindparam, func, or_, select
 
 from vesalius.index import migrate
-from vesalius.index.engine import database_url, make_engines
+from vesalius.index.engine import ProcessLock, database_url, make_engines, write_lock_for
 from vesalius.index.tables import column_name, instances, patients, series, studies
 from vesalius.index.writer import GroupCommitter
 from vesalius.model.record import InstanceRecord
@@ -68,21 +68,25 @@ def _now() -> dt.datetime:
 class Index:
     """The patient > study > series > instance index of one archive."""
 
-    def __init__(self, reader: Engine, writer: Engine) -> None:
+    def __init__(
+        self, reader: Engine, writer: Engine, write_lock: ProcessLock | None = None
+    ) -> None:
         self.reader = reader
         self.writer = writer
-        self.committer = GroupCommitter(writer)
+        self.committer = GroupCommitter(writer, process_lock=write_lock)
 
     @classmethod
     def open(cls, url: str, data_dir: Path) -> Index:
         """Open (and migrate to the newest schema) the index configured for ``data_dir``."""
         Path(data_dir).mkdir(parents=True, exist_ok=True)
-        reader, writer = make_engines(database_url(url, data_dir))
+        url = database_url(url, data_dir)
+        reader, writer = make_engines(url)
         migrate.upgrade(writer, lock_file=Path(data_dir) / ".index.lock")
-        return cls(reader, writer)
+        return cls(reader, writer, write_lock_for(url))
 
     def close(self) -> None:
         """Release the database connections."""
+        self.committer.close()
         self.reader.dispose()
         if self.writer is not self.reader:
             self.writer.dispose()

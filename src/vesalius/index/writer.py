@@ -6,12 +6,18 @@ in one transaction, commits once and wakes their callers. A lone caller thus
 commits on its own thread with no hand-off; many callers pay one fsync per
 batch instead of one each. If a batch fails, its operations are retried one
 by one so that one bad row cannot fail its neighbours.
+
+Leaders of several processes queue on ``process_lock`` (for SQLite, a file
+lock that wakes the next waiter at once) rather than on the database's own
+lock, whose busy handler sleeps for milliseconds between attempts.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, Engine
@@ -33,14 +39,34 @@ class _Pending(Generic[T]):
 class GroupCommitter:
     """Runs write operations on ``engine`` in shared, durable transactions."""
 
-    def __init__(self, engine: Engine, max_batch: int = 256) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        max_batch: int = 256,
+        process_lock: Callable[[], AbstractContextManager[object]] | None = None,
+    ) -> None:
         self.engine = engine
+        self.process_lock = process_lock or contextlib.nullcontext
         self.max_batch = max_batch
         self._condition = threading.Condition()
         self._queue: list[_Pending[Any]] = []
         self._leading = False
         self.commits = 0
         self.operations = 0
+        self._connection: Connection | None = None
+
+    def close(self) -> None:
+        """Close the connection the leaders share."""
+        with self._condition:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+    def _shared_connection(self) -> Connection:
+        # Only the leader of the moment uses it, so one connection serves every batch.
+        if self._connection is None or self._connection.closed or self._connection.invalidated:
+            self._connection = self.engine.connect()
+        return self._connection
 
     def run(self, operation: Operation[T]) -> T:
         """Run ``operation(connection)`` in a committed transaction and return its result."""
@@ -67,8 +93,10 @@ class GroupCommitter:
 
     def _commit(self, batch: list[_Pending[Any]]) -> None:
         try:
-            with self.engine.begin() as connection:
-                results = [item.operation(connection) for item in batch]
+            with self.process_lock():
+                connection = self._shared_connection()
+                with connection.begin():
+                    results = [item.operation(connection) for item in batch]
         except BaseException as error:
             if len(batch) == 1:
                 batch[0].error = error
