@@ -37,8 +37,8 @@ def _journaled(store: BlobStore) -> set[str]:
     names = set()
     for entry in os.listdir(store.journal_dir):
         _pid, _, flat = entry.partition("_")
-        top, second, leaf = flat.split("_", 2)
-        names.add(f"{top}/{second}/{leaf}")
+        folder, leaf = flat.split("_", 1)
+        names.add(f"{folder}/{leaf}")
     return names
 
 
@@ -60,8 +60,8 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> BlobStore:
 def test_name_is_a_hash_of_the_sop_instance_uid() -> None:
     digest = hashlib.sha256(UID.encode("ascii")).hexdigest()
     name = blob_name_for(UID)
-    top, second, leaf = name.split("/")
-    assert (top, second) == (digest[:2], digest[2:4])
+    folder, leaf = name.split("/")
+    assert folder == digest[:3]
     stem, token, extension = leaf.split(".")
     assert stem == digest[:32]
     assert len(token) == 8

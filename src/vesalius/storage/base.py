@@ -24,6 +24,12 @@ class StoredBlob:
     size: int
 
 
+FOLDER_DIGITS = 3
+"""Blobs spread over 16**3 = 4,096 folders: few enough that a new archive soon has
+them all (creating a folder costs more than a file), many enough that a folder
+holds some 25,000 files at a hundred million instances."""
+
+
 def blob_name_for(sop_instance_uid: str) -> str:
     """A fresh blob name for an instance: a hash of its UID (never patient data) plus a token.
 
@@ -31,7 +37,7 @@ def blob_name_for(sop_instance_uid: str) -> str:
     that the old one survives until the index has switched over.
     """
     digest = hashlib.sha256(sop_instance_uid.encode("ascii", "replace")).hexdigest()
-    return f"{digest[:2]}/{digest[2:4]}/{digest[:32]}.{secrets.token_hex(4)}.dcm"
+    return f"{digest[:FOLDER_DIGITS]}/{digest[:32]}.{secrets.token_hex(4)}.dcm"
 
 
 class BlobStore(Protocol):

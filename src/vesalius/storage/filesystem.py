@@ -1,8 +1,9 @@
 """Blobs as files under ``<data_dir>/storage``, written so that a crash never tears one.
 
-A write creates the file in ``.journal/`` (named after the writing process, its
-PID and start time, and the blob), writes it, hard-links it to its final name
-and fsyncs it: the link changes the inode, so on a journaling file system
+A write creates the file (unnamed, in its final folder, where the system
+allows), writes it, links it into ``.journal/`` (named after the writing
+process, its PID and start time, and the blob), then to its final name, and
+fsyncs it: the link changes the inode, so on a journaling file system
 (ext4, XFS, btrfs) that one fsync makes the data and both names durable. The
 journal entry stays until the index has committed the blob; ``recover``
 settles the entries of processes that died in between.
@@ -17,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from vesalius.storage.base import StoredBlob
+from vesalius.storage.base import FOLDER_DIGITS, StoredBlob
 
 JOURNAL = ".journal"
 
@@ -56,6 +57,9 @@ class FilesystemBlobStore:
         self.journal_dir = self.root / JOURNAL
         self.journal_dir.mkdir(parents=True, exist_ok=True)
         self._known_dirs: set[str] = set()
+        self._anonymous = hasattr(os, "O_TMPFILE") and os.path.isdir("/proc/self/fd")
+        self._proc_fd = -1
+        self._proc_fd_pid = 0
         self._writer_pid = os.getpid()
         self._writer = writer_id()
 
@@ -72,10 +76,10 @@ class FilesystemBlobStore:
     @staticmethod
     def _name_from_journal(entry: str) -> tuple[str, str] | None:
         writer, _, flat = entry.partition("_")
-        parts = flat.split("_", 2)
-        if len(parts) != 3:
+        folder, _, leaf = flat.partition("_")
+        if not folder or not leaf or "_" in leaf:
             return None
-        return writer, "/".join(parts)
+        return writer, f"{folder}/{leaf}"
 
     def _ensure_dir(self, folder: str) -> None:
         if folder not in self._known_dirs:
@@ -97,32 +101,62 @@ class FilesystemBlobStore:
         final = self._path(name)
         folder = os.path.dirname(final)
         self._ensure_dir(folder)
-        size = 0
-        linked = False
-        fd = os.open(entry, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        named: list[str] = []
+        fd, anonymous = self._create(folder, entry)
+        if not anonymous:
+            named.append(entry)
         try:
             try:
-                for chunk in chunks:
-                    view = memoryview(chunk)
-                    while view:
-                        written = os.write(fd, view)
-                        view = view[written:]
-                        size += written
+                size = self._write_all(fd, chunks)
+                if anonymous:
+                    self._name_anonymous(fd, entry)
+                    named.append(entry)
                 os.link(entry, final)
-                linked = True
+                named.append(final)
                 # The link changed the inode (its link count), so this one fsync makes
                 # the data, the journal entry and the final name durable together.
                 os.fsync(fd)
             finally:
                 os.close(fd)
         except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(entry)
-            if linked:
+            for path in named:
                 with contextlib.suppress(OSError):
-                    os.unlink(final)
+                    os.unlink(path)
             raise
         return StoredBlob(name, size)
+
+    def _create(self, folder: str, entry: str) -> tuple[int, bool]:
+        """A new file for a blob: unnamed in its final folder when the system allows.
+
+        An unnamed file (``O_TMPFILE``) takes its inode near its final folder and
+        vanishes by itself if we die before naming it; otherwise the journal
+        entry is created directly.
+        """
+        if self._anonymous:
+            try:
+                return os.open(folder, os.O_TMPFILE | os.O_WRONLY, 0o644), True
+            except OSError:
+                self._anonymous = False  # not supported by this file system
+        return os.open(entry, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644), False
+
+    def _name_anonymous(self, fd: int, path: str) -> None:
+        # linkat(AT_SYMLINK_FOLLOW) through /proc, as open(2) documents for O_TMPFILE;
+        # a directory fd makes Python call linkat rather than link.
+        if self._proc_fd_pid != os.getpid():
+            self._proc_fd = os.open("/proc/self/fd", os.O_RDONLY | os.O_DIRECTORY)
+            self._proc_fd_pid = os.getpid()
+        os.link(str(fd), path, src_dir_fd=self._proc_fd, follow_symlinks=True)
+
+    @staticmethod
+    def _write_all(fd: int, chunks: Sequence[bytes]) -> int:
+        size = 0
+        for chunk in chunks:
+            view = memoryview(chunk)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+                size += written
+        return size
 
     def commit(self, names: Iterable[str]) -> None:
         """Drop the journal entries of blobs the index now references."""
@@ -161,13 +195,11 @@ class FilesystemBlobStore:
         return Path(self._path(name))
 
     def names(self) -> Iterator[str]:
-        for top in sorted(os.listdir(self.root)):
-            if top == JOURNAL or len(top) != 2:
+        for folder in sorted(os.listdir(self.root)):
+            if folder == JOURNAL or len(folder) != FOLDER_DIGITS:
                 continue
-            for second in sorted(os.listdir(os.path.join(self.root, top))):
-                folder = os.path.join(self.root, top, second)
-                for leaf in sorted(os.listdir(folder)):
-                    yield f"{top}/{second}/{leaf}"
+            for leaf in sorted(os.listdir(os.path.join(self.root, folder))):
+                yield f"{folder}/{leaf}"
 
     def free_bytes(self) -> int:
         return shutil.disk_usage(self.root).free
