@@ -14,11 +14,14 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pydicom
 import pytest
+from pydicom.dataset import Dataset
 
 from vesalius.app import Node
 from vesalius.archive.archive import Archive
@@ -30,6 +33,8 @@ CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 if not CORPUS.is_dir():
     CORPUS = Path(os.environ.get("VESALIUS_CORPUS", "/work/shared/corpus"))
 ON_CI = os.environ.get("CI", "").lower() == "true"
+VESALIUS = str(Path(sys.executable).with_name("vesalius"))
+"""The ``vesalius`` command of the virtualenv the tests run in."""
 DCMTK_ENV = {**os.environ, "TCP_NODELAY": "1"}
 
 
@@ -80,6 +85,28 @@ def run_dcmtk(*args: str, timeout: float = 120, **kwargs: Any) -> subprocess.Com
     return subprocess.run(
         command, env=DCMTK_ENV, capture_output=True, text=True, timeout=timeout, **kwargs
     )
+
+
+def vesalius(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run the ``vesalius`` command line and capture its output."""
+    return subprocess.run(
+        [VESALIUS, *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def corpus_file(relative: str) -> Path:
+    """A corpus file; skip when the corpus is not there."""
+    path = CORPUS / relative
+    if not path.is_file():
+        pytest.skip(f"corpus file {relative} is missing")
+    return path
+
+
+def read(path: Path) -> Dataset:
+    """A DICOM file, read without pydicom's warnings about odd values."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pydicom.dcmread(path)
 
 
 def free_port() -> int:

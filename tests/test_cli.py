@@ -11,21 +11,17 @@ import os
 import re
 import signal
 import subprocess
-import sys
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pydicom
 import pytest
 from pydicom.dataset import Dataset
 
-from conftest import CORPUS, free_port, run_dcmtk, wait_for
+from conftest import VESALIUS, corpus_file, free_port, read, run_dcmtk, vesalius, wait_for
 
 pytestmark = pytest.mark.slow
 
-VESALIUS = str(Path(sys.executable).with_name("vesalius"))
 VERBS = ("serve", "import", "send", "echo", "dump", "ls")
 TAG_LINE = re.compile(
     r"^(?P<indent>\s*)\((?P<tag>[0-9A-F]{4},[0-9A-F]{4})\)\s+(?P<keyword>\S+)\s+(?P<vr>[A-Z]{2})\b\s*(?P<value>.*)$"
@@ -45,28 +41,6 @@ OTHER_FILES = (
 def _run_in_tmp_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Run every command in the test's folder."""
     monkeypatch.chdir(tmp_path)
-
-
-def vesalius(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """Run the ``vesalius`` command line and capture its output."""
-    return subprocess.run(
-        [VESALIUS, *args], capture_output=True, text=True, timeout=timeout, check=False
-    )
-
-
-def corpus_file(relative: str) -> Path:
-    """A corpus file; skip when the corpus is not there."""
-    path = CORPUS / relative
-    if not path.is_file():
-        pytest.skip(f"corpus file {relative} is missing")
-    return path
-
-
-def read(path: Path) -> Dataset:
-    """A DICOM file, read without pydicom's warnings about odd values."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return pydicom.dcmread(path)
 
 
 # -- help -----------------------------------------------------------------------

@@ -114,9 +114,7 @@ from __future__ import annotations
 
 import collections
 import io
-import os
 import re
-import shutil
 import subprocess
 import sys
 import warnings
@@ -132,7 +130,7 @@ from pydicom.dataset import Dataset
 from pydicom.encaps import generate_fragments
 from pynetdicom import AE
 
-from conftest import CORPUS, ON_CI, corpus_rows, make_settings, run_dcmtk
+from conftest import CORPUS, corpus_rows, make_settings, require_tool, run_dcmtk
 from vesalius import sopclasses
 from vesalius.app import Node
 from vesalius.archive.archive import Archive
@@ -195,24 +193,6 @@ MALFORMED: dict[str, tuple[str, str]] = {
 """Malformed corpus file -> (outcome over C-STORE from storescu, outcome of ``vesalius import``)."""
 
 
-@cache
-def dcmtk(name: str) -> str:
-    """A DCMTK tool, never pynetdicom's app of the same name in this virtualenv's bin."""
-    venv_bin = Path(sys.executable).parent.resolve()
-    search = os.pathsep.join(
-        folder
-        for folder in os.environ.get("PATH", "").split(os.pathsep)
-        if folder and Path(folder).resolve() != venv_bin
-    )
-    found = shutil.which(name, path=search)
-    if found is None:
-        message = f"DCMTK's {name} is not installed (apt-get install dcmtk)"
-        if ON_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
-
-
 # -- what a file is -----------------------------------------------------------------------
 
 
@@ -251,7 +231,7 @@ DUMP_TAGS = {
 def _header_from_dcmdump(relative: str) -> Header:
     """The header as DCMTK reads it, for the few files pydicom cannot read at all."""
     searches = [argument for tag in DUMP_TAGS for argument in ("+P", tag)]
-    result = run_dcmtk(dcmtk("dcmdump"), "-q", "-Un", "-s", *searches, str(CORPUS / relative))
+    result = run_dcmtk("dcmdump", "-q", "-Un", "-s", *searches, str(CORPUS / relative))
     found = {}
     for line in result.stdout.splitlines():
         if (match := DUMPED.match(line)) is not None:
@@ -344,8 +324,7 @@ def send_with_storescu(relative: str, port: int, folder: Path, number: int) -> O
     """One association from DCMTK's storescu carrying one corpus file."""
     header = header_of(relative)
     options = _storescu_profile(header, folder, f"p{number}")
-    result = run_dcmtk(
-        dcmtk("storescu"), "-d", *options, "-aec", "VESALIUS", "127.0.0.1", str(port),
+    result = run_dcmtk("storescu", "-d", *options, "-aec", "VESALIUS", "127.0.0.1", str(port),
         str(CORPUS / relative), timeout=120,
     )  # fmt: skip
     output = result.stdout + result.stderr
@@ -434,7 +413,7 @@ def corpus_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorpusRun]:
     """Send the corpus once to one node; yield the node (still running) and the outcomes."""
     if not (CORPUS / "MANIFEST.csv").is_file():
         pytest.skip(f"the shared corpus is missing at {CORPUS}")
-    dcmtk("storescu")
+    require_tool("storescu")
     rows = _sendable_rows()
     folder = tmp_path_factory.mktemp("storescu")
     settings = make_settings(tmp_path_factory.mktemp("node") / "data")
@@ -512,7 +491,7 @@ def as_dcmtk_reads_it(relative: str, folder: Path) -> Dataset:
     this, not pydicom's reading, is what storescu put on the wire.
     """
     converted = folder / "as-dcmtk-reads-it.dcm"
-    result = run_dcmtk(dcmtk("dcmconv"), "-q", str(CORPUS / relative), str(converted))
+    result = run_dcmtk("dcmconv", "-q", str(CORPUS / relative), str(converted))
     assert result.returncode == 0, result.stderr
     return read_full(converted)
 
@@ -527,7 +506,7 @@ def dcmdump_problems(data: bytes, folder: Path, name: str) -> str:
     """DCMTK's verdict on a stored file: '' when it reads the whole file."""
     path = folder / name
     path.write_bytes(data)
-    result = run_dcmtk(dcmtk("dcmdump"), "-q", "+E", str(path), timeout=60)
+    result = run_dcmtk("dcmdump", "-q", "+E", str(path), timeout=60)
     errors = [line for line in (result.stdout + result.stderr).splitlines() if "E:" in line]
     return "" if result.returncode == 0 and not errors else " | ".join(errors) or "dcmdump failed"
 
@@ -585,9 +564,7 @@ def same_instance(relative: str) -> tuple[str, ...]:
 
 
 def test_echoscu_succeeds(corpus_run: CorpusRun) -> None:
-    result = run_dcmtk(
-        dcmtk("echoscu"), "-aec", "VESALIUS", "127.0.0.1", str(corpus_run.node.dicom_port)
-    )
+    result = run_dcmtk("echoscu", "-aec", "VESALIUS", "127.0.0.1", str(corpus_run.node.dicom_port))
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -659,7 +636,7 @@ def test_every_malformed_corpus_file_is_in_the_table(corpus_run: CorpusRun) -> N
 def test_node_alive_and_index_and_blobs_agree(corpus_run: CorpusRun) -> None:
     """The whole corpus has gone in (the fixture sends it before any test runs)."""
     node = corpus_run.node
-    result = run_dcmtk(dcmtk("echoscu"), "-aec", "VESALIUS", "127.0.0.1", str(node.dicom_port))
+    result = run_dcmtk("echoscu", "-aec", "VESALIUS", "127.0.0.1", str(node.dicom_port))
     assert result.returncode == 0, result.stdout + result.stderr
     archive = node.archive
     indexed = archive.index.all_blob_names()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import warnings
 from pathlib import Path
 
@@ -21,12 +20,20 @@ import pydicom
 import pytest
 from pydicom.uid import generate_uid
 
-from conftest import CORPUS, DCMTK_ENV, free_port, make_settings, require_tool, run_dcmtk, wait_for
+from conftest import (
+    CORPUS,
+    DCMTK_ENV,
+    VESALIUS,
+    free_port,
+    make_settings,
+    require_tool,
+    run_dcmtk,
+    wait_for,
+)
 from vesalius.archive.archive import Archive
 
 pytestmark = pytest.mark.slow
 
-VESALIUS = str(Path(sys.executable).with_name("vesalius"))
 CT_FILE = "pydicom/test_files/dicomdirtests/77654033/CT2/17106"
 INSTANCES_PER_ROUND = 250
 KILL_AFTER_ACKS = (15, 110, 200)  # one round per entry: kill after this many successes

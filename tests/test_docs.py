@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
+from conftest import VESALIUS
 from vesalius.settings import describe_settings, settings_table
 
 ROOT = Path(__file__).resolve().parents[1]
-VESALIUS = str(Path(sys.executable).with_name("vesalius"))
 
 
 def test_configuration_doc_holds_the_generated_table() -> None:

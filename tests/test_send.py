@@ -9,24 +9,30 @@ decompressed on the way.
 from __future__ import annotations
 
 import subprocess
-import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-import pydicom
 import pytest
 from pydicom.dataset import Dataset
 from pydicom.uid import UID
 
-from conftest import CORPUS, DCMTK_ENV, free_port, port_open, require_tool, wait_for
+from conftest import (
+    DCMTK_ENV,
+    corpus_file,
+    free_port,
+    port_open,
+    read,
+    require_tool,
+    vesalius,
+    wait_for,
+)
 from vesalius.app import Node
 
 pytestmark = pytest.mark.slow
 
-VESALIUS = str(Path(sys.executable).with_name("vesalius"))
 EXPLICIT_VR_LE = "1.2.840.10008.1.2.1"
 IMPLICIT_VR_LE = "1.2.840.10008.1.2"
 
@@ -52,33 +58,11 @@ def _run_in_tmp_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
 
 
-def corpus_file(relative: str) -> Path:
-    """A corpus file; skip when the corpus is not there."""
-    path = CORPUS / relative
-    if not path.is_file():
-        pytest.skip(f"corpus file {relative} is missing")
-    return path
-
-
-def read(path: Path) -> Dataset:
-    """A DICOM file, read without pydicom's warnings about odd values."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return pydicom.dcmread(path)
-
-
 def pixels(dataset: Dataset) -> np.ndarray:
     """The decoded pixel array (colour converted to RGB, as pydicom does by default)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return dataset.pixel_array
-
-
-def vesalius(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """Run the ``vesalius`` command line and capture its output."""
-    return subprocess.run(
-        [VESALIUS, *args], capture_output=True, text=True, timeout=timeout, check=False
-    )
 
 
 @contextmanager
