@@ -78,6 +78,17 @@ class DicomSettings(_Section):
     _ae = field_validator("ae_title")(_check_ae_title)
 
 
+class QuerySettings(_Section):
+    max_results: int = Field(
+        10000,
+        ge=0,
+        description="Most matches one C-FIND answers (more are dropped, see docs); 0: no limit.",
+    )
+    case_insensitive_names: bool = Field(
+        True, description="Match person names (PN) without regard to case."
+    )
+
+
 class HttpSettings(_Section):
     host: str = Field("127.0.0.1", description="Address the HTTP listener binds.")
     port: int = Field(8080, ge=0, le=65535, description="TCP port of the HTTP listener.")
@@ -145,6 +156,7 @@ class Settings(BaseSettings):
     )
 
     dicom: DicomSettings = Field(default_factory=DicomSettings)
+    query: QuerySettings = Field(default_factory=QuerySettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)

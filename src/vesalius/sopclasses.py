@@ -119,9 +119,42 @@ VERIFICATION_SOP_CLASSES: tuple[SopClass, ...] = (
 )
 
 
+PATIENT_ROOT_FIND = "1.2.840.10008.5.1.4.1.2.1.1"
+PATIENT_ROOT_MOVE = "1.2.840.10008.5.1.4.1.2.1.2"
+PATIENT_ROOT_GET = "1.2.840.10008.5.1.4.1.2.1.3"
+STUDY_ROOT_FIND = "1.2.840.10008.5.1.4.1.2.2.1"
+STUDY_ROOT_MOVE = "1.2.840.10008.5.1.4.1.2.2.2"
+STUDY_ROOT_GET = "1.2.840.10008.5.1.4.1.2.2.3"
+
+QUERY_RETRIEVE_SOP_CLASSES: tuple[SopClass, ...] = (
+    SopClass(PATIENT_ROOT_FIND, "Patient Root Query/Retrieve Information Model - FIND", "find"),
+    SopClass(PATIENT_ROOT_MOVE, "Patient Root Query/Retrieve Information Model - MOVE", "move"),
+    SopClass(PATIENT_ROOT_GET, "Patient Root Query/Retrieve Information Model - GET", "get"),
+    SopClass(STUDY_ROOT_FIND, "Study Root Query/Retrieve Information Model - FIND", "find"),
+    SopClass(STUDY_ROOT_MOVE, "Study Root Query/Retrieve Information Model - MOVE", "move"),
+    SopClass(STUDY_ROOT_GET, "Study Root Query/Retrieve Information Model - GET", "get"),
+)
+"""Patient Root and Study Root, each with FIND, MOVE and GET (PS3.4 C.6.1, C.6.2)."""
+
+INFORMATION_MODEL: dict[str, str] = {
+    PATIENT_ROOT_FIND: "patient",
+    PATIENT_ROOT_MOVE: "patient",
+    PATIENT_ROOT_GET: "patient",
+    STUDY_ROOT_FIND: "study",
+    STUDY_ROOT_MOVE: "study",
+    STUDY_ROOT_GET: "study",
+}
+"""The information model ("patient" or "study" root) of each Q/R SOP class."""
+
+
+def query_retrieve_classes(service: str) -> tuple[SopClass, ...]:
+    """The Q/R SOP classes of one service: "find", "move" or "get"."""
+    return tuple(c for c in QUERY_RETRIEVE_SOP_CLASSES if c.service == service)
+
+
 def all_sop_classes() -> tuple[SopClass, ...]:
     """Every SOP class the archive offers as an SCP, verification first."""
-    return VERIFICATION_SOP_CLASSES + STORAGE_SOP_CLASSES
+    return VERIFICATION_SOP_CLASSES + QUERY_RETRIEVE_SOP_CLASSES + STORAGE_SOP_CLASSES
 
 
 def is_storage_sop_class(uid: str) -> bool:

@@ -22,6 +22,9 @@ from vesalius.archive.archive import Archive
 from vesalius.dimse import reactor
 from vesalius.dimse.association import AssociationGate, GatedACSE, on_close, on_open
 from vesalius.dimse.echo import handle_echo
+from vesalius.dimse.find import handle_find
+from vesalius.dimse.get import handle_get
+from vesalius.dimse.move import handle_move
 from vesalius.dimse.store import handle_store
 from vesalius.settings import Settings
 
@@ -31,13 +34,18 @@ LOG = logging.getLogger("vesalius.dimse")
 _config.LOG_HANDLER_LEVEL = "none"
 
 
-def handler_table(archive: Archive, gate: AssociationGate) -> list[tuple[Any, ...]]:
+def handler_table(
+    settings: Settings, archive: Archive, gate: AssociationGate
+) -> list[tuple[Any, ...]]:
     """Every DIMSE service we offer, as (event, handler, extra args) rows."""
     return [
         (evt.EVT_CONN_OPEN, on_open),
         (evt.EVT_CONN_CLOSE, on_close, [gate]),
         (evt.EVT_C_ECHO, handle_echo),
         (evt.EVT_C_STORE, handle_store, [archive]),
+        (evt.EVT_C_FIND, handle_find, [archive, settings]),
+        (evt.EVT_C_MOVE, handle_move, [archive, settings]),
+        (evt.EVT_C_GET, handle_get, [archive, settings]),
     ]
 
 
@@ -67,8 +75,14 @@ def build_ae(settings: Settings) -> AE:
         ae.add_supported_context(
             sop_class.uid, [ts.uid for ts in sopclasses.UNCOMPRESSED_TRANSFER_SYNTAXES]
         )
+    for sop_class in sopclasses.QUERY_RETRIEVE_SOP_CLASSES:
+        ae.add_supported_context(
+            sop_class.uid, [ts.uid for ts in sopclasses.UNCOMPRESSED_TRANSFER_SYNTAXES]
+        )
     for sop_class in sopclasses.STORAGE_SOP_CLASSES:
-        ae.add_supported_context(sop_class.uid, syntaxes)
+        # Both roles: we receive C-STORE, and send it back on a C-GET's association
+        # when the requestor asks for the SCP role (PS3.7 D.3.3.4).
+        ae.add_supported_context(sop_class.uid, syntaxes, scu_role=True, scp_role=True)
     return ae
 
 
@@ -132,7 +146,7 @@ class DicomServer:
         server_class = type("Server", (_SharedSocketServer,), {"shared_socket": sock})
         self.server = self.ae.make_server(
             sock.getsockname()[:2],
-            evt_handlers=handler_table(archive, gate),
+            evt_handlers=handler_table(settings, archive, gate),
             server_class=server_class,
             request_handler=handler,
         )

@@ -113,3 +113,25 @@ instances = Table(
     Index("ix_instances_sop_class_uid", "sop_class_uid"),
     Index("ix_instances_instance_number", "instance_number"),
 )
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("pk", Integer, primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("description", String(256), nullable=False, default=""),
+    Column("done", Integer, nullable=False, default=0),
+    Column("failed", Integer, nullable=False, default=0),
+    Column("warning", Integer, nullable=False, default=0),
+    Column("total", Integer, nullable=False, default=0),
+    Column("error", String(1024), nullable=False, default=""),
+    Column("result", String(4096), nullable=False, default=""),
+    Column("owner", String(64), nullable=False, default=""),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Index("ix_jobs_state", "state"),
+    Index("ix_jobs_kind", "kind"),
+)
+"""Outbound work (sends, C-MOVE sub-operations, ...): kind send|move|get|retrieve|export|...,
+state pending|running|done|failed|cancelled, counts in instances; ``result`` is JSON."""
