@@ -38,9 +38,13 @@ def tune_libraries() -> None:
     pydicom_config.settings.writing_validation_mode = pydicom_config.IGNORE
 
 
+AUTO_WORKERS_MAX = 4
+"""Each receiving process costs about 90 MB; past a few, the index lock is the limit."""
+
+
 def worker_count(settings: Settings) -> int:
     """How many processes receive on the DICOM port."""
-    return settings.dicom.workers or os.cpu_count() or 1
+    return settings.dicom.workers or min(os.cpu_count() or 1, AUTO_WORKERS_MAX)
 
 
 def make_gate(settings: Settings) -> AssociationGate:

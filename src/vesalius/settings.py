@@ -71,7 +71,7 @@ class DicomSettings(_Section):
         0,
         ge=0,
         le=64,
-        description="Receiving processes sharing the DICOM port; 0 means one per CPU core.",
+        description="Receiving processes sharing the DICOM port; 0: one per core, at most 4.",
     )
     tls: TlsSettings = Field(default_factory=TlsSettings)
 

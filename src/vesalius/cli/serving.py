@@ -30,7 +30,9 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind [default: 127.0.0.1].")] = None,
     workers: Annotated[
         int | None,
-        typer.Option(help="Receiving processes on the DICOM port [default: 1 per core]."),
+        typer.Option(
+            help="Receiving processes on the DICOM port [default: 1 per core, at most 4]."
+        ),
     ] = None,
     log_level: LogLevelOption = None,
 ) -> None:
