@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from vesalius.cli import dump, importing, listing, network, serving  # noqa: F401 - registers verbs
+from vesalius.cli import (  # noqa: F401 - registers verbs
+    dump,
+    importing,
+    listing,
+    network,
+    query,
+    serving,
+)
 from vesalius.cli.common import app
 
 

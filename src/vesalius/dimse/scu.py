@@ -1,5 +1,7 @@
 """The client side of DIMSE: verification and storage toward a remote AE.
 
+Query/Retrieve (C-FIND, C-MOVE, C-GET) lives next door, in ``scu_query``.
+
 C-STORE proposes, for each SOP class, the object's own transfer syntax and
 both little-endian uncompressed ones. An object goes out as it is stored when
 its own syntax is accepted (its bytes are streamed, never decoded), and is
@@ -81,13 +83,26 @@ def _ae(calling_aet: str) -> AE:
     return ae
 
 
-def _associate(ae: AE, target: Target, contexts: list) -> Association:
+def _associate(
+    ae: AE,
+    target: Target,
+    contexts: list,
+    *,
+    ext_neg: list | None = None,
+    handlers: list | None = None,
+) -> Association:
+    """Open an association (Nagle off); ``ScuError`` when refused or unreachable.
+
+    ``ext_neg`` carries extended negotiation items (SCP/SCU role selection for
+    C-GET); ``handlers`` are extra event handlers bound to the association.
+    """
     assoc = ae.associate(
         target.host,
         target.port,
         contexts=contexts,
         ae_title=target.ae_title,
-        evt_handlers=[(evt.EVT_CONN_OPEN, on_open)],
+        ext_neg=ext_neg,
+        evt_handlers=[(evt.EVT_CONN_OPEN, on_open), *(handlers or [])],
     )
     if assoc.is_established:
         return assoc
