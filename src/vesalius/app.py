@@ -61,6 +61,9 @@ def prepare_archive(settings: Settings) -> None:
     archive = Archive.open(settings)
     try:
         archive.recover()
+        interrupted = archive.jobs.fail_interrupted()
+        if interrupted:
+            LOG.warning("%d job(s) left running by a previous process marked failed", interrupted)
     finally:
         archive.close()
 

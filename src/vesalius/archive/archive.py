@@ -17,9 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from pydicom.dataset import Dataset
+
 from vesalius import sopclasses
 from vesalius.archive.filemeta import file_meta_bytes
+from vesalius.archive.jobs import Jobs
 from vesalius.archive.parse import ParsedObject, parse_dataset, parse_file
+from vesalius.archive.retrieve import resolve
 from vesalius.index.index import Index, StoredInstance
 from vesalius.model.errors import (
     ArchiveError,
@@ -70,6 +74,7 @@ class Archive:
         self.blobs = blobs
         self._listeners: list[Listener] = []
         self._listeners_lock = threading.Lock()
+        self.jobs = Jobs(index)
 
     @classmethod
     def open(cls, settings: Settings) -> Archive:
@@ -249,3 +254,16 @@ class Archive:
     def read_instance(self, instance: StoredInstance) -> bytes:
         """The stored Part 10 bytes of an indexed instance."""
         return self.blobs.read(instance.blob_name)
+
+    def resolve_retrieve(self, identifier: Dataset, sop_class_uid: str) -> list[StoredInstance]:
+        """The instances a C-MOVE / C-GET identifier names, by unique keys.
+
+        ``IdentifierMismatch`` (A900) or ``InvalidObject`` (C000) when the
+        identifier does not fit the SOP class's information model.
+        """
+        return resolve(self.index, identifier, sop_class_uid)
+
+    def instance_path(self, instance: StoredInstance) -> Path | None:
+        """The file behind an instance, when the blob store keeps files (else None)."""
+        path_of = getattr(self.blobs, "path", None)
+        return Path(path_of(instance.blob_name)) if path_of is not None else None

@@ -222,6 +222,54 @@ class Index:
         with self.reader.connect() as connection:
             return [StoredInstance(*row) for row in connection.execute(query)]
 
+    def instances_matching(
+        self,
+        *,
+        patient_ids: Sequence[str] = (),
+        study_uids: Sequence[str] = (),
+        series_uids: Sequence[str] = (),
+        sop_instance_uids: Sequence[str] = (),
+    ) -> list[StoredInstance]:
+        """The instances that satisfy every given list (hierarchical retrieve).
+
+        Unlike ``instances_of`` the lists narrow each other: series UIDs are
+        looked for inside the given studies, and so on. An empty list does not
+        constrain; all empty finds nothing.
+        """
+        conditions = []
+        if patient_ids:
+            conditions.append(patients.c.patient_id.in_(list(patient_ids)))
+        if study_uids:
+            conditions.append(studies.c.study_instance_uid.in_(list(study_uids)))
+        if series_uids:
+            conditions.append(series.c.series_instance_uid.in_(list(series_uids)))
+        if sop_instance_uids:
+            conditions.append(instances.c.sop_instance_uid.in_(list(sop_instance_uids)))
+        if not conditions:
+            return []
+        query = (
+            select(
+                instances.c.sop_instance_uid,
+                instances.c.sop_class_uid,
+                instances.c.transfer_syntax_uid,
+                instances.c.blob_name,
+                instances.c.file_size,
+            )
+            .join(series, series.c.pk == instances.c.series_pk)
+            .join(studies, studies.c.pk == series.c.study_pk)
+            .join(patients, patients.c.pk == studies.c.patient_pk)
+            .where(*conditions)
+            .order_by(
+                studies.c.pk,
+                series.c.series_number,
+                series.c.pk,
+                instances.c.instance_number,
+                instances.c.pk,
+            )
+        )
+        with self.reader.connect() as connection:
+            return [StoredInstance(*row) for row in connection.execute(query)]
+
     def counts(self) -> dict[str, int]:
         """How many patients, studies, series and instances the index holds."""
         with self.reader.connect() as connection:

@@ -8,6 +8,7 @@
     +-- UnsupportedSopClass          0122 SOP class not supported / 415
     +-- OutOfResources               A700 Out of resources     / 507
     +-- NotFound                     C000 (no such object)     / 404
+    +-- IdentifierMismatch           A900 Identifier does not match SOP class / 400
 
 The front doors map an error to a status through these attributes only
 (PS3.4 B.2.3 for C-STORE statuses, PS3.7 C for their meaning).
@@ -56,3 +57,10 @@ class NotFound(ArchiveError):
 
     dimse_status = 0xC000
     http_status = 404
+
+
+class IdentifierMismatch(ArchiveError):
+    """A retrieve identifier lacks a unique key, or names a level its model lacks."""
+
+    dimse_status = 0xA900
+    http_status = 400

@@ -1,0 +1,101 @@
+"""Jobs: outbound work (C-MOVE and C-GET sub-operations, later sends and exports)
+recorded durably in the index, with progress that the REST API can show.
+
+A ``Job`` is the handle of one running job. Its counts change per instance,
+but the row is written at most ``FLUSH_INTERVAL`` times a second (and at every
+change of state), so that a fast move does not pay a durable commit per
+instance.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+from vesalius.index.index import Index
+from vesalius.index.jobs import JobRow, JobTable
+
+FLUSH_INTERVAL = 0.25
+INTERRUPTED = "interrupted by a restart"
+
+
+class Job:
+    """One job being worked on: counts in memory, written through now and then."""
+
+    def __init__(self, table: JobTable, job_id: int) -> None:
+        self._table = table
+        self.id = job_id
+        self.done = 0
+        self.failed = 0
+        self.warning = 0
+        self.total = 0
+        self.state = "pending"
+        self._flushed = 0.0
+        self._lock = threading.Lock()
+
+    def start(self, total: int) -> None:
+        """The work is known (``total`` instances) and begins."""
+        self.total = total
+        self.state = "running"
+        self._table.update(self.id, state="running", total=total)
+        self._flushed = time.monotonic()
+
+    def progress(self, *, done: int, failed: int, warning: int) -> None:
+        """New counts; written to the index when the last write is old enough."""
+        with self._lock:
+            self.done, self.failed, self.warning = done, failed, warning
+            now = time.monotonic()
+            if now - self._flushed < FLUSH_INTERVAL:
+                return
+            self._flushed = now
+        self._table.update(self.id, done=done, failed=failed, warning=warning)
+
+    def finish(self, state: str, *, error: str = "", result: dict[str, Any] | None = None) -> None:
+        """End the job: ``done``, ``failed`` or ``cancelled``, with its last counts."""
+        self.state = state
+        self._table.update(
+            self.id,
+            state=state,
+            done=self.done,
+            failed=self.failed,
+            warning=self.warning,
+            total=self.total,
+            error=error,
+            result=json.dumps(result or {}),
+        )
+
+
+class Jobs:
+    """The archive's job queue: create jobs, read them, settle those a crash left."""
+
+    def __init__(self, index: Index) -> None:
+        self.table = JobTable(index)
+
+    def create(self, kind: str, description: str, owner: str = "") -> Job:
+        """A new ``pending`` job of ``kind`` (move, get, send, ...)."""
+        return Job(self.table, self.table.create(kind, description, owner))
+
+    def get(self, job_id: int) -> JobRow | None:
+        """One job by id, or None."""
+        return self.table.get(job_id)
+
+    def list(
+        self,
+        *,
+        kind: str | None = None,
+        state: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[JobRow]:
+        """Jobs, newest first."""
+        return self.table.list(kind=kind, state=state, limit=limit, offset=offset)
+
+    def fail_interrupted(self) -> int:
+        """At start-up: jobs a dead process left unfinished become ``failed``.
+
+        A C-MOVE or C-GET cannot resume once its requester's association is
+        gone, so they are not retried.
+        """
+        return self.table.fail_running(INTERRUPTED)

@@ -1,0 +1,137 @@
+"""Rows of the ``jobs`` table: the durable record of outbound work.
+
+Writes go through the index's group committer like every other write, so a
+job row is as durable as an indexed instance; reads use short transactions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from vesalius.index.index import Index
+from vesalius.index.tables import jobs
+
+STATES = ("pending", "running", "done", "failed", "cancelled")
+
+
+@dataclass(frozen=True, slots=True)
+class JobRow:
+    """One job as stored; ``result`` is JSON text (empty until there is one)."""
+
+    id: int
+    kind: str
+    state: str
+    description: str
+    done: int
+    failed: int
+    warning: int
+    total: int
+    error: str
+    result: str
+    owner: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+_COLUMNS = (
+    jobs.c.pk,
+    jobs.c.kind,
+    jobs.c.state,
+    jobs.c.description,
+    jobs.c.done,
+    jobs.c.failed,
+    jobs.c.warning,
+    jobs.c.total,
+    jobs.c.error,
+    jobs.c.result,
+    jobs.c.owner,
+    jobs.c.created_at,
+    jobs.c.updated_at,
+)
+
+
+class JobTable:
+    """Create, update and read job rows of one index."""
+
+    def __init__(self, index: Index) -> None:
+        self.index = index
+
+    def create(self, kind: str, description: str, owner: str, state: str = "pending") -> int:
+        """Insert a new job and return its id."""
+        now = _now()
+        values = {
+            "kind": kind,
+            "state": state,
+            "description": description[:256],
+            "owner": owner[:64],
+            "done": 0,
+            "failed": 0,
+            "warning": 0,
+            "total": 0,
+            "error": "",
+            "result": "",
+            "created_at": now,
+            "updated_at": now,
+        }
+
+        def operation(connection: Connection) -> int:
+            return int(connection.execute(jobs.insert(), values).inserted_primary_key[0])
+
+        return self.index.committer.run(operation)
+
+    def update(self, job_id: int, **values: Any) -> None:
+        """Set some columns of one job (state, counts, error, result)."""
+        if "error" in values:
+            values["error"] = str(values["error"])[:1024]
+        if "result" in values:
+            values["result"] = str(values["result"])[:4096]
+        values["updated_at"] = _now()
+
+        def operation(connection: Connection) -> None:
+            connection.execute(jobs.update().where(jobs.c.pk == job_id), values)
+
+        self.index.committer.run(operation)
+
+    def fail_running(self, error: str) -> int:
+        """Mark every ``running`` or ``pending`` job failed with ``error``; how many were."""
+
+        def operation(connection: Connection) -> int:
+            result = connection.execute(
+                jobs.update()
+                .where(jobs.c.state.in_(("running", "pending")))
+                .values(state="failed", error=error[:1024], updated_at=_now())
+            )
+            return int(result.rowcount or 0)
+
+        return self.index.committer.run(operation)
+
+    def get(self, job_id: int) -> JobRow | None:
+        """One job, or None."""
+        with self.index.reader.connect() as connection:
+            row = connection.execute(select(*_COLUMNS).where(jobs.c.pk == job_id)).first()
+        return JobRow(*row) if row is not None else None
+
+    def list(
+        self,
+        *,
+        kind: str | None = None,
+        state: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[JobRow]:
+        """Jobs, newest first, optionally of one kind and state."""
+        query = select(*_COLUMNS).order_by(jobs.c.pk.desc()).limit(limit).offset(offset)
+        if kind is not None:
+            query = query.where(jobs.c.kind == kind)
+        if state is not None:
+            query = query.where(jobs.c.state == state)
+        with self.index.reader.connect() as connection:
+            return [JobRow(*row) for row in connection.execute(query)]
