@@ -12,7 +12,7 @@ import errno
 import io
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -23,6 +23,7 @@ from vesalius import sopclasses
 from vesalius.archive.filemeta import file_meta_bytes
 from vesalius.archive.jobs import Jobs
 from vesalius.archive.parse import ParsedObject, parse_dataset, parse_file
+from vesalius.archive.query import find as find_matches
 from vesalius.archive.retrieve import resolve
 from vesalius.index.index import Index, StoredInstance
 from vesalius.model.errors import (
@@ -33,6 +34,7 @@ from vesalius.model.errors import (
     UnsupportedSopClass,
 )
 from vesalius.model.events import InstanceStored
+from vesalius.model.matching import Query
 from vesalius.model.origin import LOCAL, Origin
 from vesalius.model.record import record_from_values
 from vesalius.settings import Settings
@@ -267,3 +269,13 @@ class Archive:
         """The file behind an instance, when the blob store keeps files (else None)."""
         path_of = getattr(self.blobs, "path", None)
         return Path(path_of(instance.blob_name)) if path_of is not None else None
+
+    def find(self, query: Query, *, max_results: int | None = None) -> Iterator[Dataset]:
+        """Stream the response identifiers of a C-FIND / QIDO-RS query, from the index only.
+
+        At most ``max_results`` matches (default: ``[query] max_results``; 0: no limit).
+        """
+        limit = self.settings.query.max_results if max_results is None else max_results
+        return find_matches(
+            self.index, query, retrieve_ae_title=self.settings.dicom.ae_title, max_results=limit
+        )

@@ -18,9 +18,12 @@ from vesalius.index import migrate
 from vesalius.index.engine import ProcessLock, database_url, make_engines, write_lock_for
 from vesalius.index.tables import column_name, instances, patients, series, studies
 from vesalius.index.writer import GroupCommitter
+from vesalius.model.matching import normalize_name
 from vesalius.model.record import InstanceRecord
 
 Outcome = Literal["stored", "duplicate", "replaced"]
+BulkItem = tuple[InstanceRecord, str, int, str]
+"""(record, blob name, file size, transfer syntax UID) of one instance to bulk-load."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +151,7 @@ class Index:
             return int(found)
         patient_pk = self._patient_pk(connection, record, now)
         values = {"patient_pk": patient_pk, "created_at": now, **_columns(record.study)}
+        values["study_datetime"] = f"{record.study['StudyDate']}{record.study['StudyTime']}"
         return int(connection.execute(_INSERT_STUDY, values).inserted_primary_key[0])
 
     def _patient_pk(self, connection: Connection, record: InstanceRecord, now: dt.datetime) -> int:
@@ -158,7 +162,43 @@ class Index:
         if found is not None:
             return int(found)
         values = {"created_at": now, **_columns(patient)}
+        values["patient_name_norm"] = normalize_name(patient["PatientName"])
         return int(connection.execute(_INSERT_PATIENT, values).inserted_primary_key[0])
+
+    def add_instances_bulk(self, items: Iterable[BulkItem], *, source_aet: str = "") -> int:
+        """Record many new instances in one transaction (benchmarks, bulk loads).
+
+        Patients, studies and series are found or created by the same logic as
+        ``add_instance``; instances are inserted with one ``executemany``.
+        Instances already indexed are not looked for: the caller loads new ones.
+        Returns how many instances were inserted.
+        """
+        now = _now()
+
+        def operation(connection: Connection) -> int:
+            known: dict[str, int] = {}
+            rows: list[dict[str, object]] = []
+            for record, blob_name, file_size, transfer_syntax_uid in items:
+                series_uid = str(record.series["SeriesInstanceUID"])
+                series_pk = known.get(series_uid)
+                if series_pk is None:
+                    series_pk = known[series_uid] = self._series_pk(connection, record, now)
+                rows.append(
+                    _columns(record.instance)
+                    | {
+                        "series_pk": series_pk,
+                        "transfer_syntax_uid": transfer_syntax_uid,
+                        "file_size": file_size,
+                        "blob_name": blob_name,
+                        "source_aet": source_aet[:16],
+                        "received_at": now,
+                    }
+                )
+            if rows:
+                connection.execute(_INSERT_INSTANCE, rows)
+            return len(rows)
+
+        return self.committer.run(operation)
 
     # -- reading -----------------------------------------------------------
     def referenced_blobs(self, names: Sequence[str]) -> set[str]:

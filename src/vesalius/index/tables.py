@@ -2,7 +2,11 @@
 
 Columns are named after DICOM keywords in snake case; ``COLUMNS`` maps each
 keyword to its column so that queries and listings speak DICOM. Every
-attribute a query can match on is indexed.
+attribute a query can match on is indexed. Two derived columns serve C-FIND
+matching: ``patients.patient_name_norm`` (the name folded to upper case without
+accents, so that case-insensitive ``DOE*`` uses an index) and
+``studies.study_datetime`` (StudyDate followed by StudyTime, for combined
+date-time ranges, PS3.4 C.2.2.2.5.1).
 """
 
 from __future__ import annotations
@@ -44,9 +48,11 @@ patients = Table(
     _text("PatientName", 324),
     _text("PatientBirthDate", 16),
     _text("PatientSex", 16),
+    Column("patient_name_norm", String(324), nullable=False, server_default=""),
     Column("created_at", DateTime, nullable=False),
     UniqueConstraint("patient_id", "issuer_of_patient_id", name="uq_patients_id_issuer"),
     Index("ix_patients_patient_name", "patient_name"),
+    Index("ix_patients_patient_name_norm", "patient_name_norm"),
     Index("ix_patients_patient_birth_date", "patient_birth_date"),
 )
 
@@ -63,9 +69,11 @@ studies = Table(
     _text("StudyDescription", 128),
     _text("ReferringPhysicianName", 324),
     _text("TimezoneOffsetFromUTC", 16),
+    Column("study_datetime", String(48), nullable=False, server_default=""),
     Column("created_at", DateTime, nullable=False),
     Index("ix_studies_patient_pk", "patient_pk"),
     Index("ix_studies_study_date", "study_date"),
+    Index("ix_studies_study_datetime", "study_datetime"),
     Index("ix_studies_accession_number", "accession_number"),
     Index("ix_studies_study_id", "study_id"),
     Index("ix_studies_referring_physician_name", "referring_physician_name"),
@@ -86,6 +94,7 @@ series = Table(
     Column("created_at", DateTime, nullable=False),
     Index("ix_series_study_pk", "study_pk"),
     Index("ix_series_modality", "modality"),
+    Index("ix_series_modality_study_pk", "modality", "study_pk"),
     Index("ix_series_series_number", "series_number"),
 )
 

@@ -9,6 +9,7 @@
     +-- OutOfResources               A700 Out of resources     / 507
     +-- NotFound                     C000 (no such object)     / 404
     +-- IdentifierMismatch           A900 Identifier does not match SOP class / 400
+    +-- InvalidQuery                 A900 Identifier does not match SOP class / 400
 
 The front doors map an error to a status through these attributes only
 (PS3.4 B.2.3 for C-STORE statuses, PS3.7 C for their meaning).
@@ -61,6 +62,13 @@ class NotFound(ArchiveError):
 
 class IdentifierMismatch(ArchiveError):
     """A retrieve identifier lacks a unique key, or names a level its model lacks."""
+
+    dimse_status = 0xA900
+    http_status = 400
+
+
+class InvalidQuery(ArchiveError):
+    """A query identifier that does not fit its information model (level, unique keys)."""
 
     dimse_status = 0xA900
     http_status = 400
