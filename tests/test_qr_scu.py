@@ -30,6 +30,7 @@ from conftest import (
     vesalius,
     wait_for,
 )
+from test_move_get import node_settings, running_node
 from test_send import storescp
 from vesalius.app import Node
 from vesalius.archive.archive import Archive
@@ -456,3 +457,63 @@ def test_retrieve_by_move_to_an_unknown_destination(tmp_path: Path, node: Node) 
         )
     assert result.returncode == 1
     assert "A801" in result.stderr
+
+
+# -- against a second Vesalius ---------------------------------------------------
+
+
+def test_move_from_a_vesalius_node_to_storescp(tmp_path: Path) -> None:
+    out = tmp_path / "received"
+    files = [corpus_file(name) for name in MR_SERIES]
+    with (
+        storescp(out) as store_port,
+        running_node(node_settings(tmp_path / "data", ("STORESCP", store_port)), files) as node,
+    ):
+        result = vesalius(
+            "move",
+            "127.0.0.1",
+            str(node.dicom_port),
+            "--aec",
+            node.settings.dicom.ae_title,
+            "--dest",
+            "STORESCP",
+            "-k",
+            f"StudyInstanceUID={study_uid()}",
+        )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"completed {len(MR_SERIES)}, failed 0" in result.stdout
+    arrived = {str(read(p).SOPInstanceUID): read(p) for p in out.iterdir()}
+    wanted = originals()
+    assert set(arrived) == set(wanted)
+    for uid, original in wanted.items():
+        assert arrived[uid].PixelData == original.PixelData
+
+
+def test_get_from_a_vesalius_node_into_another_archive(tmp_path: Path) -> None:
+    data = tmp_path / "local"
+    files = [corpus_file(name) for name in MR_SERIES]
+    with running_node(node_settings(tmp_path / "data"), files) as node:
+        result = vesalius(
+            "get",
+            "127.0.0.1",
+            str(node.dicom_port),
+            "--aec",
+            node.settings.dicom.ae_title,
+            "-k",
+            f"StudyInstanceUID={study_uid()}",
+            "--into-archive",
+            "--data-dir",
+            str(data),
+        )
+    assert result.returncode == 0, result.stdout + result.stderr
+    archive = Archive.open(load_settings(None, {"storage": {"data_dir": str(data)}}))
+    try:
+        stored = {i.sop_instance_uid: i for i in archive.instances(study_uids=[study_uid()])}
+        wanted = originals()
+        assert set(stored) == set(wanted)
+        for uid, original in wanted.items():
+            written = tmp_path / f"{uid}.dcm"
+            written.write_bytes(archive.read_instance(stored[uid]))
+            assert read(written).PixelData == original.PixelData
+    finally:
+        archive.close()
