@@ -33,8 +33,8 @@ from servers import DCMTK_ENV, HOST, Server
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from vesalius.index.index import Index  # noqa: E402
-from vesalius.model.record import record_from_values  # noqa: E402
+from vesalius.index.index import Index
+from vesalius.model.record import record_from_values
 
 MAX_RESULTS = 100
 INSTANCES_PER_STUDY = 10
@@ -155,7 +155,7 @@ def findscu(server: Server, keys: list[str]) -> tuple[float, int]:
         command += ["-k", key]
     command += [HOST, str(server.port)]
     started = time.perf_counter()
-    done = subprocess.run(command + ["-v"], env=DCMTK_ENV, capture_output=True, text=True)
+    done = subprocess.run([*command, "-v"], env=DCMTK_ENV, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
         raise RuntimeError(f"findscu failed on {server.name}: {done.stderr[-500:]}")
