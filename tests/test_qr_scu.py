@@ -517,3 +517,24 @@ def test_get_from_a_vesalius_node_into_another_archive(tmp_path: Path) -> None:
             assert read(written).PixelData == original.PixelData
     finally:
         archive.close()
+
+
+def test_find_against_a_vesalius_node(tmp_path: Path) -> None:
+    files = [corpus_file(name) for name in (*MR_SERIES, *OTHERS)]
+    with running_node(node_settings(tmp_path / "data"), files) as node:
+        result = vesalius(
+            "find",
+            "127.0.0.1",
+            str(node.dicom_port),
+            "--aec",
+            node.settings.dicom.ae_title,
+            "-k",
+            "PatientName=DOE*",
+            "-k",
+            "NumberOfStudyRelatedInstances=",
+            "--json",
+        )
+    assert result.returncode == 0, result.stdout + result.stderr
+    document = json.loads(result.stdout)
+    assert values(document, "0020000D") == [study_uid()]
+    assert [int(str(v)) for v in values(document, "00201208")] == [len(MR_SERIES)]
