@@ -202,7 +202,7 @@ def test_c_cancel(node: Node) -> None:
             1,
             "1.2.840.10008.1.2.1",
         )
-        for n in range(400)
+        for n in range(5000)
     ]
     node.archive.index.add_instances_bulk(records)
     assoc = _associate(node, PatientRootQueryRetrieveInformationModelFind)
@@ -222,4 +222,4 @@ def test_c_cancel(node: Node) -> None:
     finally:
         assoc.release()
     assert statuses[-1] == 0xFE00
-    assert len(statuses) < 401
+    assert len(statuses) < 5001
