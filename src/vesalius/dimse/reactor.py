@@ -101,13 +101,26 @@ class _DulWaiter:
 
 
 class _AssociationWaiter:
-    """Blocks the association reactor until a message or an indication is queued."""
+    """Blocks the association reactor until a message or an indication is queued.
+
+    It also wakes when another thread asks the reactor to pause (pynetdicom
+    clears the reactor's checkpoint before each request it sends, then spins
+    until the reactor has stopped at it).
+    """
 
     def __init__(self, assoc: Association) -> None:
         self.assoc = assoc
         self.event = threading.Event()
         _signal_on_put(assoc.dimse.msg_queue, self.event.set)
         _signal_on_put(assoc.dul.to_user_queue, self.event.set)
+        checkpoint = assoc._reactor_checkpoint
+        clear = checkpoint.clear
+
+        def clear_and_wake() -> None:
+            clear()
+            self.event.set()
+
+        checkpoint.clear = clear_and_wake  # type: ignore[method-assign]
 
     def wait(self, seconds: float) -> None:
         self.event.clear()
