@@ -34,6 +34,9 @@ LOG = logging.getLogger("vesalius.dimse")
 
 # pynetdicom logs every PDU at its "standard" level; our own lines say what matters.
 _config.LOG_HANDLER_LEVEL = "none"
+# It also formats every C-FIND identifier for its log, logged or not: a tenth of a response.
+_config.LOG_REQUEST_IDENTIFIERS = False
+_config.LOG_RESPONSE_IDENTIFIERS = False
 
 
 def handler_table(
