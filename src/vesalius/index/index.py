@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from sqlalchemy import Connection, Engine, bindparam, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Engine, and_, bindparam, func, or_, select
 
 from vesalius.index import migrate
 from vesalius.index.engine import ProcessLock, database_url, make_engines, write_lock_for
@@ -231,18 +231,7 @@ class Index:
         series_uids: Iterable[str] = (),
         sop_instance_uids: Iterable[str] = (),
     ) -> list[StoredInstance]:
-        """The instances of the given studies, series and instances, in a stable order."""
-        query = (
-            select(
-                instances.c.sop_instance_uid,
-                instances.c.sop_class_uid,
-                instances.c.transfer_syntax_uid,
-                instances.c.blob_name,
-                instances.c.file_size,
-            )
-            .join(series, series.c.pk == instances.c.series_pk)
-            .join(studies, studies.c.pk == series.c.study_pk)
-        )
+        """The instances of any of the given studies, series and instances, in a stable order."""
         conditions = []
         if study_uids := list(study_uids):
             conditions.append(studies.c.study_instance_uid.in_(study_uids))
@@ -250,17 +239,7 @@ class Index:
             conditions.append(series.c.series_instance_uid.in_(series_uids))
         if sop_instance_uids := list(sop_instance_uids):
             conditions.append(instances.c.sop_instance_uid.in_(sop_instance_uids))
-        if not conditions:
-            return []
-        query = query.where(or_(*conditions)).order_by(
-            studies.c.pk,
-            series.c.series_number,
-            series.c.pk,
-            instances.c.instance_number,
-            instances.c.pk,
-        )
-        with self.reader.connect() as connection:
-            return [StoredInstance(*row) for row in connection.execute(query)]
+        return self._stored_instances(or_(*conditions)) if conditions else []
 
     def instances_matching(
         self,
@@ -285,8 +264,9 @@ class Index:
             conditions.append(series.c.series_instance_uid.in_(list(series_uids)))
         if sop_instance_uids:
             conditions.append(instances.c.sop_instance_uid.in_(list(sop_instance_uids)))
-        if not conditions:
-            return []
+        return self._stored_instances(and_(*conditions)) if conditions else []
+
+    def _stored_instances(self, condition: ColumnElement[bool]) -> list[StoredInstance]:
         query = (
             select(
                 instances.c.sop_instance_uid,
@@ -298,7 +278,7 @@ class Index:
             .join(series, series.c.pk == instances.c.series_pk)
             .join(studies, studies.c.pk == series.c.study_pk)
             .join(patients, patients.c.pk == studies.c.patient_pk)
-            .where(*conditions)
+            .where(condition)
             .order_by(
                 studies.c.pk,
                 series.c.series_number,
