@@ -72,14 +72,27 @@ class _DulWaiter:
         self.wake_read, self.wake_write = socket.socketpair()
         self.wake_read.setblocking(False)
         self.wake_write.setblocking(False)
+        self.waiting = False
         _signal_on_put(dul.to_provider_queue, self.signal)
 
     def signal(self) -> None:
-        with contextlib.suppress(BlockingIOError, OSError):
-            self.wake_write.send(b"\x00")
+        # Only a DUL thread that is (about to be) blocked needs the byte: while it is
+        # busy it takes the queued primitives anyway, and a write per PDU adds up.
+        if self.waiting:
+            with contextlib.suppress(BlockingIOError, OSError):
+                self.wake_write.send(b"\x00")
 
     def wait(self, _seconds: float) -> None:
+        self.waiting = True
+        try:
+            self._wait()
+        finally:
+            self.waiting = False
+
+    def _wait(self) -> None:
         dul = self.dul
+        # Checked after ``waiting`` is set, so a primitive queued just before is seen here
+        # and one queued just after sends the wake-up byte.
         if not dul.to_provider_queue.empty() or not dul.event_queue.empty():
             return
         sources: list[Any] = [self.wake_read]
