@@ -36,7 +36,7 @@ def serve(
     ] = None,
     log_level: LogLevelOption = None,
 ) -> None:
-    """Serve the archive: C-ECHO and C-STORE on the DICOM port, until SIGTERM or Ctrl-C."""
+    """Serve the archive: C-ECHO, C-STORE, C-FIND, C-MOVE and C-GET, until stopped."""
     from vesalius.app import serve as run
 
     dicom: dict[str, Any] = {}
