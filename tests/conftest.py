@@ -16,6 +16,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +133,25 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
             return True
     except OSError:
         return False
+
+
+@contextmanager
+def dcmtk_server(port: int, log: Path, *command: str) -> Iterator[subprocess.Popen[bytes]]:
+    """A DCMTK server (storescp, dcmqrscp...) listening on ``port``; killed by PID at the end."""
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [require_tool(command[0]), *command[1:]],
+            env=DCMTK_ENV,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_for(lambda: process.poll() is not None or port_open(port), timeout=10)
+            assert process.poll() is None, f"{command[0]} did not start"
+            yield process
+        finally:
+            process.kill()
+            process.wait(timeout=10)
 
 
 def make_settings(data_dir: Path, **sections: dict[str, Any]) -> Settings:

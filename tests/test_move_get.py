@@ -23,7 +23,12 @@ from pydicom.dataset import Dataset
 from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, evt
 from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelMove
 
-from conftest import DCMTK_ENV, corpus_file, free_port, port_open, read, require_tool, wait_for
+from conftest import (
+    corpus_file,
+    dcmtk_server,
+    free_port,
+    read,
+)
 from conftest import run_dcmtk as dcmtk
 from vesalius import sopclasses
 from vesalius.app import Node, prepare_archive
@@ -74,21 +79,9 @@ def running_node(settings: Settings, files: list[Path]) -> Iterator[Node]:
 def storescp(out: Path, port: int, *options: str) -> Iterator[None]:
     """DCMTK storescp on ``port`` writing into ``out``; killed by PID at the end."""
     out.mkdir(parents=True, exist_ok=True)
-    log = (out.parent / f"storescp-{port}.log").open("w")
-    process = subprocess.Popen(
-        [require_tool("storescp"), "-od", str(out), *options, str(port)],
-        env=DCMTK_ENV,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_for(lambda: process.poll() is not None or port_open(port), timeout=10)
-        assert process.poll() is None, "storescp did not start"
+    log = out.parent / f"storescp-{port}.log"
+    with dcmtk_server(port, log, "storescp", "-od", str(out), *options, str(port)):
         yield
-    finally:
-        process.kill()
-        process.wait(timeout=10)
-        log.close()
 
 
 def pixels(dataset: Dataset) -> np.ndarray:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,15 +19,13 @@ from pydicom.dataset import Dataset
 from pydicom.tag import Tag
 
 from conftest import (
-    DCMTK_ENV,
     corpus_file,
+    dcmtk_server,
     free_port,
-    port_open,
     read,
     require_tool,
     run_dcmtk,
     vesalius,
-    wait_for,
 )
 from test_move_get import node_settings, running_node
 from test_send import storescp
@@ -79,22 +76,9 @@ def dcmqrscp(folder: Path, destinations: dict[str, int] | None = None) -> Iterat
         f"AETable BEGIN\n{QR_AET} {database} RW (200, 1024mb) ANY\nAETable END\n",
         encoding="utf-8",
     )
-    log = (folder / "dcmqrscp.log").open("w")
     # Not --single-process: DCMTK 3.6.7 crashes after the first association in that mode.
-    process = subprocess.Popen(
-        [require_tool("dcmqrscp"), "-c", str(config), str(port)],
-        env=DCMTK_ENV,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_for(lambda: process.poll() is not None or port_open(port), timeout=10)
-        assert process.poll() is None, "dcmqrscp did not start"
+    with dcmtk_server(port, folder / "dcmqrscp.log", "dcmqrscp", "-c", str(config), str(port)):
         yield port
-    finally:
-        process.kill()
-        process.wait(timeout=10)
-        log.close()
 
 
 def target(port: int) -> list[str]:

@@ -8,7 +8,6 @@ decompressed on the way.
 
 from __future__ import annotations
 
-import subprocess
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,14 +19,13 @@ from pydicom.dataset import Dataset
 from pydicom.uid import UID
 
 from conftest import (
-    DCMTK_ENV,
     corpus_file,
+    dcmtk_server,
     free_port,
     port_open,
     read,
     require_tool,
     vesalius,
-    wait_for,
 )
 from vesalius.app import Node
 
@@ -71,21 +69,9 @@ def storescp(out: Path, *options: str) -> Iterator[int]:
     require_tool("storescp")
     out.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    log = (out.parent / f"storescp-{port}.log").open("w")
-    process = subprocess.Popen(
-        [require_tool("storescp"), "-d", "-od", str(out), *options, str(port)],
-        env=DCMTK_ENV,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_for(lambda: process.poll() is not None or port_open(port), timeout=10)
-        assert process.poll() is None, "storescp did not start"
+    log = out.parent / f"storescp-{port}.log"
+    with dcmtk_server(port, log, "storescp", "-d", "-od", str(out), *options, str(port)):
         yield port
-    finally:
-        process.kill()
-        process.wait(timeout=10)
-        log.close()
 
 
 def received(out: Path) -> dict[str, Dataset]:
