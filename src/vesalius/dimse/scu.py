@@ -23,7 +23,7 @@ from pynetdicom.association import Association
 from pynetdicom.presentation import build_context
 
 from vesalius import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, sopclasses
-from vesalius.dimse import reactor
+from vesalius.dimse import commandset, reactor
 from vesalius.dimse.association import on_open
 
 LOG = logging.getLogger("vesalius.dimse.scu")
@@ -74,6 +74,7 @@ class SendReport:
 
 def _ae(calling_aet: str) -> AE:
     reactor.install()
+    commandset.install()
     ae = AE(ae_title=calling_aet)
     ae.implementation_class_uid = IMPLEMENTATION_CLASS_UID
     ae.implementation_version_name = IMPLEMENTATION_VERSION_NAME

@@ -21,7 +21,7 @@ from pynetdicom.transport import RequestHandler, ThreadedAssociationServer
 
 from vesalius import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, sopclasses
 from vesalius.archive.archive import Archive
-from vesalius.dimse import reactor
+from vesalius.dimse import commandset, reactor
 from vesalius.dimse.association import AssociationGate, GatedACSE, on_close, on_open
 from vesalius.dimse.echo import handle_echo
 from vesalius.dimse.find import handle_find
@@ -67,6 +67,7 @@ def build_ae(settings: Settings) -> AE:
     """The application entity, with every presentation context of the registry."""
     _register_storage_classes()
     reactor.install()
+    commandset.install()
     ae = AE(ae_title=settings.dicom.ae_title)
     ae.implementation_class_uid = IMPLEMENTATION_CLASS_UID
     ae.implementation_version_name = IMPLEMENTATION_VERSION_NAME
