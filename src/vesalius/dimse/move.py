@@ -37,6 +37,7 @@ from vesalius import sopclasses
 from vesalius.archive.archive import Archive
 from vesalius.archive.jobs import Job
 from vesalius.dimse.association import on_open, origin_of
+from vesalius.dimse.scu import LITTLE_ENDIAN, MAX_CONTEXTS, decompressed
 from vesalius.index.index import StoredInstance
 from vesalius.model.errors import ArchiveError
 from vesalius.settings import Settings
@@ -46,8 +47,6 @@ LOG = logging.getLogger("vesalius.dimse.retrieve")
 MOVE_DESTINATION_UNKNOWN = 0xA801
 PENDING = 0xFF00
 CANCELLED = 0xFE00
-MAX_CONTEXTS = 128
-LITTLE_ENDIAN = (sopclasses.EXPLICIT_VR_LE, sopclasses.IMPLICIT_VR_LE)
 
 # send_c_store of a path streams the file from disk instead of decoding it.
 _config.STORE_SEND_CHUNKED_DATASET = True
@@ -216,14 +215,12 @@ class SubOperations:
         return self._dataset(instance, decompress=True)
 
     def _dataset(self, instance: StoredInstance, *, decompress: bool) -> Dataset:
-        data = self.archive.read_instance(instance)
+        data = io.BytesIO(self.archive.read_instance(instance))
+        if decompress:
+            return decompressed(data, instance.transfer_syntax_uid)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            dataset = dcmread(io.BytesIO(data))
-            if decompress and sopclasses.is_compressed(instance.transfer_syntax_uid):
-                dataset.decompress(generate_instance_uid=False)
-                dataset.file_meta.TransferSyntaxUID = sopclasses.EXPLICIT_VR_LE
-        return dataset
+            return dcmread(data)
 
     def _count(self, instance: StoredInstance, outcome: str) -> None:
         if outcome == "success":

@@ -15,6 +15,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from pydicom import dcmread
 from pydicom.dataset import Dataset
@@ -151,11 +152,16 @@ def _decoded(item: Outgoing) -> Dataset:
         return dcmread(item.path)
 
 
-def _decompressed(item: Outgoing) -> Dataset:
+def decompressed(source: Path | BinaryIO, transfer_syntax_uid: str) -> Dataset:
+    """A stored object as a data set any little-endian receiver can take.
+
+    Compressed pixel data is decoded; the SOP Instance UID stays the same (the
+    receiver gets the same instance, not a derived one).
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        dataset = dcmread(item.path)
-        if sopclasses.is_compressed(item.transfer_syntax_uid):
+        dataset = dcmread(source)
+        if sopclasses.is_compressed(transfer_syntax_uid):
             dataset.decompress(generate_instance_uid=False)
         dataset.file_meta.TransferSyntaxUID = sopclasses.EXPLICIT_VR_LE
     return dataset
@@ -201,7 +207,7 @@ def _send_one(assoc: Association, item: Outgoing, report: SendReport) -> str | N
         if _accepted(assoc, item.sop_class_uid, item.transfer_syntax_uid):
             answer = assoc.send_c_store(item.path if item.as_stored else _decoded(item))
         elif any(_accepted(assoc, item.sop_class_uid, ts) for ts in LITTLE_ENDIAN):
-            answer = assoc.send_c_store(_decompressed(item))
+            answer = assoc.send_c_store(decompressed(item.path, item.transfer_syntax_uid))
             if sopclasses.is_compressed(item.transfer_syntax_uid):
                 report.transcoded.append(item.sop_instance_uid)
         else:
