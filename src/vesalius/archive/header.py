@@ -17,6 +17,7 @@ from pydicom.charset import convert_encodings, decode_bytes
 from pydicom.datadict import dictionary_VR, tag_for_keyword
 
 from vesalius.model.record import INDEXED_KEYWORDS
+from vesalius.model.text import CHARSET_VRS, delimiters_for
 
 LONG_LENGTH_VRS = frozenset(b"OB OD OF OL OV OW SQ SV UC UN UR UT UV".split())
 UNDEFINED = 0xFFFFFFFF
@@ -35,9 +36,6 @@ KEYWORDS: dict[int, tuple[str, str]] = {
 WANTED = frozenset(KEYWORDS)
 LAST_WANTED = max(WANTED)
 SPECIFIC_CHARACTER_SET = 0x00080005
-CHARSET_VRS = frozenset(("SH", "LO", "ST", "LT", "UC", "UT", "PN"))
-TEXT_DELIMITERS = {0x5C}
-PN_DELIMITERS = {0x5C, 0x3D, 0x5E}
 
 
 class ScanError(Exception):
@@ -170,7 +168,7 @@ def _decode(vr: str, value: bytes, little: bool, encodings: list[str]) -> str:
         numbers = struct.unpack(("<" if little else ">") + "H" * count, value[: 2 * count])
         return "\\".join(str(n) for n in numbers)
     if vr in CHARSET_VRS:
-        text = decode_bytes(value, encodings, PN_DELIMITERS if vr == "PN" else TEXT_DELIMITERS)
+        text = decode_bytes(value, encodings, delimiters_for(vr))
     else:
         text = value.decode("latin-1")
     text = "\\".join(part.strip(" \x00") for part in text.split("\\")).strip()

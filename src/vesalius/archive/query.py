@@ -22,11 +22,9 @@ from pydicom.valuerep import PersonName
 from vesalius.index import query as sql
 from vesalius.index.index import Index
 from vesalius.model.matching import Query, ReturnKey
+from vesalius.model.text import CHARSET_VRS, delimiters_for
 
 UTF8 = "ISO_IR 192"
-TEXT_VRS = frozenset(("SH", "LO", "ST", "LT", "UC", "UT", "PN"))
-PN_DELIMITERS = {0x5C, 0x3D, 0x5E}
-TEXT_DELIMITERS = {0x5C}
 
 
 def find(
@@ -54,7 +52,7 @@ def response(query: Query, row: Mapping[str, Any], retrieve_ae_title: str) -> Da
             answer.add(DataElement(key.tag, "SQ", Sequence(_items(key, row, texts))))
             continue
         value = _value(key, row.get(key.keyword))
-        if value and key.vr in TEXT_VRS:
+        if value and key.vr in CHARSET_VRS:
             texts.append((value, key.vr))
         answer.add(DataElement(key.tag, key.vr, value))
     answer.QueryRetrieveLevel = query.level
@@ -71,7 +69,7 @@ def _items(key: ReturnKey, row: Mapping[str, Any], texts: list[tuple[str, str]])
     item = Dataset()
     for sub in key.items:
         value = _value(sub, row.get(f"{key.keyword}.{sub.keyword}"))
-        if value and sub.vr in TEXT_VRS:
+        if value and sub.vr in CHARSET_VRS:
             texts.append((value, sub.vr))
         item.add(DataElement(sub.tag, sub.vr, value))
     return [item]
@@ -107,7 +105,7 @@ def character_set(texts: list[tuple[str, str]], requested: tuple[str, ...]) -> t
 def _fits(value: str, vr: str, charsets: list[str]) -> bool:
     """True when ``value`` encodes in ``charsets`` and decodes back unchanged."""
     encodings = convert_encodings(charsets)
-    delimiters = PN_DELIMITERS if vr == "PN" else TEXT_DELIMITERS
+    delimiters = delimiters_for(vr)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
