@@ -30,14 +30,14 @@ from pydicom.dataset import Dataset
 from pynetdicom import _config, evt
 from pynetdicom.association import Association
 from pynetdicom.events import Event
-from pynetdicom.presentation import PresentationContext, build_context
+from pynetdicom.presentation import PresentationContext
 from pynetdicom.status import STORAGE_SERVICE_CLASS_STATUS
 
 from vesalius import sopclasses
 from vesalius.archive.archive import Archive
 from vesalius.archive.jobs import Job
 from vesalius.dimse.association import on_open, origin_of
-from vesalius.dimse.scu import LITTLE_ENDIAN, MAX_CONTEXTS, decompressed
+from vesalius.dimse.scu import LITTLE_ENDIAN, MAX_CONTEXTS, contexts_by_class, decompressed
 from vesalius.index.index import StoredInstance
 from vesalius.model.errors import ArchiveError
 from vesalius.settings import Settings
@@ -269,21 +269,14 @@ def _accepts(assoc: Association, sop_class: str, syntax: str) -> bool:
 
 
 def storage_contexts(instances: list[StoredInstance]) -> list[PresentationContext]:
-    """For each SOP class: little endian (always usable), then each stored syntax alone
-    (an implicit VR file goes out as it is even when the receiver prefers explicit).
+    """The contexts of ``scu.contexts_by_class``, on one association of at most 128.
 
-    At most 128 contexts: the little-endian ones come first, so that every
-    class can be sent (decompressed if need be) before any is sent as stored.
+    The little-endian context of every class comes first, so that every class
+    can be sent (decompressed if need be) before any is sent as stored.
     """
-    stored: dict[str, set[str]] = {}
-    for instance in instances:
-        stored.setdefault(instance.sop_class_uid, set()).add(instance.transfer_syntax_uid)
-    basic = [build_context(sop_class, list(LITTLE_ENDIAN)) for sop_class in sorted(stored)]
-    extra = [
-        build_context(sop_class, [syntax])
-        for sop_class, syntaxes in sorted(stored.items())
-        for syntax in sorted(syntaxes)
-    ]
+    by_class = contexts_by_class((i.sop_class_uid, i.transfer_syntax_uid) for i in instances)
+    basic = [contexts[0] for contexts in by_class.values()]
+    extra = [context for contexts in by_class.values() for context in contexts[1:]]
     return (basic + extra)[:MAX_CONTEXTS]
 
 

@@ -21,7 +21,7 @@ from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pynetdicom import AE, _config, evt
 from pynetdicom.association import Association
-from pynetdicom.presentation import build_context
+from pynetdicom.presentation import PresentationContext, build_context
 
 from vesalius import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, sopclasses
 from vesalius.dimse import commandset, reactor
@@ -126,17 +126,35 @@ def echo(target: Target) -> int:
     return int(answer.Status)
 
 
-def _contexts_for(items: Iterable[Outgoing]) -> list[list]:
-    """Presentation contexts for these objects, in groups of at most 128."""
-    by_class: dict[str, set[str]] = {}
-    for item in items:
-        by_class.setdefault(item.sop_class_uid, set()).add(item.transfer_syntax_uid)
-    contexts = []
-    for sop_class, syntaxes in sorted(by_class.items()):
-        for syntax in sorted(syntaxes):
-            contexts.append(build_context(sop_class, [syntax]))
-        contexts.append(build_context(sop_class, list(LITTLE_ENDIAN)))
-    return [contexts[i : i + MAX_CONTEXTS] for i in range(0, len(contexts), MAX_CONTEXTS)]
+def contexts_by_class(pairs: Iterable[tuple[str, str]]) -> dict[str, list[PresentationContext]]:
+    """The contexts to propose for stored objects, given as (SOP class, stored syntax) pairs.
+
+    For each SOP class: first both little endians in one context (any peer
+    takes one, decompressing if need be), then each stored syntax alone (so
+    that an object goes out as it is stored when the peer accepts that).
+    """
+    stored: dict[str, set[str]] = {}
+    for sop_class, syntax in pairs:
+        stored.setdefault(sop_class, set()).add(syntax)
+    return {
+        sop_class: [
+            build_context(sop_class, list(LITTLE_ENDIAN)),
+            *(build_context(sop_class, [syntax]) for syntax in sorted(syntaxes)),
+        ]
+        for sop_class, syntaxes in sorted(stored.items())
+    }
+
+
+def _context_groups(items: Iterable[Outgoing]) -> list[list[PresentationContext]]:
+    """The contexts for these objects, in groups of at most 128 (one association each)."""
+    flat = [
+        context
+        for contexts in contexts_by_class(
+            (item.sop_class_uid, item.transfer_syntax_uid) for item in items
+        ).values()
+        for context in contexts
+    ]
+    return [flat[i : i + MAX_CONTEXTS] for i in range(0, len(flat), MAX_CONTEXTS)]
 
 
 def _accepted(assoc: Association, sop_class: str, syntax: str) -> bool:
@@ -180,7 +198,7 @@ def send(
     report = SendReport()
     ae = _ae(target.calling_aet)
     classes_sent: set[str] = set()
-    for contexts in _contexts_for(items):
+    for contexts in _context_groups(items):
         wanted = {cx.abstract_syntax for cx in contexts}
         batch = [item for item in items if item.sop_class_uid in wanted - classes_sent]
         classes_sent |= wanted
