@@ -37,7 +37,13 @@ from vesalius import sopclasses
 from vesalius.archive.archive import Archive
 from vesalius.archive.jobs import Job
 from vesalius.dimse.association import on_open, origin_of
-from vesalius.dimse.scu import LITTLE_ENDIAN, MAX_CONTEXTS, contexts_by_class, decompressed
+from vesalius.dimse.scu import (
+    LITTLE_ENDIAN,
+    MAX_CONTEXTS,
+    can_store,
+    contexts_by_class,
+    decompressed,
+)
 from vesalius.index.index import StoredInstance
 from vesalius.model.errors import ArchiveError
 from vesalius.settings import Settings
@@ -204,10 +210,10 @@ class SubOperations:
     def _payload(self, assoc: Association, instance: StoredInstance) -> Any:
         """The stored file when its syntax was accepted, else a little-endian data set."""
         sop_class, syntax = instance.sop_class_uid, instance.transfer_syntax_uid
-        if _accepts(assoc, sop_class, syntax):
+        if can_store(assoc, sop_class, syntax):
             path = self.archive.instance_path(instance)
             return path if path is not None else self._dataset(instance, decompress=False)
-        if not any(_accepts(assoc, sop_class, ts) for ts in LITTLE_ENDIAN):
+        if not any(can_store(assoc, sop_class, ts) for ts in LITTLE_ENDIAN):
             name = sopclasses.sop_class_name(sop_class)
             raise ArchiveError(f"the receiver accepted no transfer syntax for {name}")
         if sopclasses.is_compressed(syntax):
@@ -256,16 +262,6 @@ class SubOperations:
 
     def _with_extra(self, result: dict[str, Any]) -> dict[str, Any]:
         return {**self.extra, **result}
-
-
-def _accepts(assoc: Association, sop_class: str, syntax: str) -> bool:
-    """True when this association can carry C-STORE of ``sop_class`` in ``syntax`` as is
-    (we are its SCU: the requestor of a C-MOVE's association, or the SCP-role
-    acceptor of a C-GET's)."""
-    return any(
-        cx.abstract_syntax == sop_class and cx.transfer_syntax[0] == syntax and cx.as_scu
-        for cx in assoc.accepted_contexts
-    )
 
 
 def storage_contexts(instances: list[StoredInstance]) -> list[PresentationContext]:

@@ -157,9 +157,11 @@ def _context_groups(items: Iterable[Outgoing]) -> list[list[PresentationContext]
     return [flat[i : i + MAX_CONTEXTS] for i in range(0, len(flat), MAX_CONTEXTS)]
 
 
-def _accepted(assoc: Association, sop_class: str, syntax: str) -> bool:
+def can_store(assoc: Association, sop_class: str, syntax: str) -> bool:
+    """True when we may C-STORE ``sop_class`` in ``syntax`` as is on this association
+    (as its requestor, or as the SCP-role acceptor of a C-GET's association)."""
     return any(
-        cx.abstract_syntax == sop_class and cx.transfer_syntax[0] == syntax
+        cx.abstract_syntax == sop_class and cx.transfer_syntax[0] == syntax and cx.as_scu
         for cx in assoc.accepted_contexts
     )
 
@@ -222,9 +224,9 @@ def send(
 
 def _send_one(assoc: Association, item: Outgoing, report: SendReport) -> str | None:
     try:
-        if _accepted(assoc, item.sop_class_uid, item.transfer_syntax_uid):
+        if can_store(assoc, item.sop_class_uid, item.transfer_syntax_uid):
             answer = assoc.send_c_store(item.path if item.as_stored else _decoded(item))
-        elif any(_accepted(assoc, item.sop_class_uid, ts) for ts in LITTLE_ENDIAN):
+        elif any(can_store(assoc, item.sop_class_uid, ts) for ts in LITTLE_ENDIAN):
             answer = assoc.send_c_store(decompressed(item.path, item.transfer_syntax_uid))
             if sopclasses.is_compressed(item.transfer_syntax_uid):
                 report.transcoded.append(item.sop_instance_uid)
