@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from pydicom import dcmread
 from pydicom.dataset import Dataset
+from pydicom.uid import ExplicitVRBigEndian
 from pynetdicom import AE
 from pynetdicom.sop_class import (
     PatientRootQueryRetrieveInformationModelFind,
@@ -223,3 +224,57 @@ def test_c_cancel(node: Node) -> None:
         assoc.release()
     assert statuses[-1] == 0xFE00
     assert len(statuses) < 5001
+
+
+@pytest.mark.parametrize(
+    ("proposal", "accepted"),
+    [
+        ("-xi", "LittleEndianImplicit"),
+        ("-xe", "LittleEndianExplicit"),
+    ],
+)
+def test_findscu_in_each_uncompressed_transfer_syntax(
+    loaded: Node, tmp_path: Path, proposal: str, accepted: str
+) -> None:
+    """Answers are the same whichever syntax the query context uses (and which encoder)."""
+    keys = ["QueryRetrieveLevel=IMAGE", f"StudyInstanceUID={MR_STUDY}"]
+    keys += [f"SeriesInstanceUID={MR_SERIES}", "SOPInstanceUID", "InstanceNumber"]
+    args = ["-S", proposal, "-d", "-X", "-od", str(tmp_path)]
+    for key in [*keys, "PatientName", "SeriesDescription"]:
+        args += ["-k", key]
+    done = run_dcmtk(
+        "findscu", *args, "-aec", loaded.settings.dicom.ae_title, "127.0.0.1",
+        str(loaded.dicom_port),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"Accepted Transfer Syntax: ={accepted}" in done.stdout + done.stderr
+    answers = [dcmread(path) for path in sorted(tmp_path.glob("rsp*.dcm"))]
+    assert sorted(int(a.InstanceNumber) for a in answers) == list(range(1, 17))
+    assert {str(a.PatientName) for a in answers} == {"DOE^J1"}
+
+
+def test_big_endian_context_answers_through_pydicom(loaded: Node) -> None:
+    """A query context in explicit VR big endian gets the same answers."""
+    ae = AE(ae_title="BIGENDIAN")
+    ae.add_requested_context(StudyRootQueryRetrieveInformationModelFind, ExplicitVRBigEndian)
+    assoc = ae.associate("127.0.0.1", loaded.dicom_port, ae_title=loaded.settings.dicom.ae_title)
+    assert assoc.is_established
+    try:
+        assert assoc.accepted_contexts[0].transfer_syntax[0] == ExplicitVRBigEndian
+        identifier = Dataset()
+        identifier.QueryRetrieveLevel = "SERIES"
+        identifier.StudyInstanceUID = MR_STUDY
+        identifier.SeriesInstanceUID = ""
+        identifier.NumberOfSeriesRelatedInstances = ""
+        answers = [
+            found
+            for status, found in assoc.send_c_find(
+                identifier, StudyRootQueryRetrieveInformationModelFind
+            )
+            if status.Status == 0xFF00
+        ]
+    finally:
+        assoc.release()
+    assert [(a.SeriesInstanceUID, int(a.NumberOfSeriesRelatedInstances)) for a in answers] == [
+        (MR_SERIES, 16)
+    ]

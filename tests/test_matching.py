@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian
+from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian
 
 from vesalius.archive.archive import Archive
 from vesalius.dimse.find import handle_find
@@ -101,7 +101,7 @@ def find(
     archive: Archive, model: str, level: str, keys: dict[str, str], **kw: Any
 ) -> list[Dataset]:
     query = parse_identifier(dataset_from_keys(level, keys), model, **kw)
-    return list(archive.find(query))
+    return [answer.dataset() for answer in archive.find(query)]
 
 
 def studies_of(answers: list[Dataset]) -> set[str]:
@@ -252,13 +252,13 @@ def test_sequence_item_matching(filled: Archive) -> None:
     item.AccessionNumber = "ACC*"
     item.RequestedProcedureID = "anything"  # not held by the index: universal
     identifier.RequestAttributesSequence = [item]
-    answers = list(filled.find(parse_identifier(identifier, "study")))
+    answers = [a.dataset() for a in filled.find(parse_identifier(identifier, "study"))]
     assert studies_of(answers) == {"S1", "S2", "S5"}
     returned = {a.RequestAttributesSequence[0].AccessionNumber for a in answers}
     assert returned == {"ACC1", "ACC2", "ACC5"}
     empty = dataset_from_keys("STUDY", {"PatientID": "P3"})
     empty.RequestAttributesSequence = []
-    (answer,) = filled.find(parse_identifier(empty, "study"))
+    (answer,) = [a.dataset() for a in filled.find(parse_identifier(empty, "study"))]
     assert len(answer.RequestAttributesSequence) == 0
 
 
@@ -300,9 +300,11 @@ def _event(keys: dict[str, str], sop_class: str, cancel_after: int | None = None
         def is_cancelled(self) -> bool:
             return cancel_after is not None and state["sent"] >= cancel_after
 
+    # Explicit big endian: the pendings come back through the handler as data sets.
     event = Event(
         identifier=dataset_from_keys("STUDY", keys),
         request=SimpleNamespace(AffectedSOPClassUID=sop_class),
+        context=SimpleNamespace(transfer_syntax=ExplicitVRBigEndian, context_id=1),
     )
     return event, state
 

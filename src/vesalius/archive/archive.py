@@ -23,6 +23,7 @@ from vesalius import sopclasses
 from vesalius.archive.filemeta import file_meta_bytes
 from vesalius.archive.jobs import Jobs
 from vesalius.archive.parse import ParsedObject, parse_dataset, parse_file
+from vesalius.archive.query import Answer
 from vesalius.archive.query import find as find_matches
 from vesalius.archive.retrieve import resolve
 from vesalius.index.index import Index, StoredInstance
@@ -270,8 +271,8 @@ class Archive:
         path_of = getattr(self.blobs, "path", None)
         return Path(path_of(instance.blob_name)) if path_of is not None else None
 
-    def find(self, query: Query, *, max_results: int | None = None) -> Iterator[Dataset]:
-        """Stream the response identifiers of a C-FIND / QIDO-RS query, from the index only.
+    def find(self, query: Query, *, max_results: int | None = None) -> Iterator[Answer]:
+        """Stream the answers of a C-FIND / QIDO-RS query, from the index only.
 
         At most ``max_results`` matches (default: ``[query] max_results``; 0: no limit).
         """

@@ -11,26 +11,60 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pydicom.charset import convert_encodings, decode_bytes, encode_string
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import write_dataset
 from pydicom.sequence import Sequence
 from pydicom.valuerep import PersonName
 
 from vesalius.index import query as sql
 from vesalius.index.index import Index
+from vesalius.model.encoding import Elements, encode_elements
 from vesalius.model.matching import Query, ReturnKey
 from vesalius.model.text import CHARSET_VRS, delimiters_for
 
 UTF8 = "ISO_IR 192"
+SPECIFIC_CHARACTER_SET = 0x00080005
+QUERY_RETRIEVE_LEVEL = 0x00080052
+RETRIEVE_AE_TITLE = 0x00080054
+INSTANCE_AVAILABILITY = 0x00080056
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One match: the elements of its response identifier and their character set.
+
+    The C-FIND door encodes it to bytes, QIDO-RS to JSON; ``dataset()`` gives
+    it to anything that wants pydicom.
+    """
+
+    elements: Elements
+    charset: tuple[str, ...]
+
+    def dataset(self) -> Dataset:
+        """The identifier as a pydicom data set."""
+        return _dataset(self.elements)
+
+    def encode(self, implicit_vr: bool = True) -> bytes:
+        """The identifier in little endian, implicit or explicit VR."""
+        encoded = encode_elements(self.elements, self.charset, implicit_vr)
+        if encoded is None:
+            buffer = DicomBytesIO()
+            buffer.is_little_endian, buffer.is_implicit_VR = True, implicit_vr
+            write_dataset(buffer, self.dataset())
+            encoded = buffer.getvalue()
+        return encoded
 
 
 def find(
     index: Index, query: Query, *, retrieve_ae_title: str, max_results: int = 0
-) -> Iterator[Dataset]:
-    """Yield one response identifier per match, ``max_results`` at most (0: no limit).
+) -> Iterator[Answer]:
+    """Yield one answer per match, ``max_results`` at most (0: no limit).
 
     Rows stream from the index as they are produced; stopping the iteration
     (a cancel) releases the cursor.
@@ -43,40 +77,50 @@ def find(
         rows.close()
 
 
-def response(query: Query, row: Mapping[str, Any], retrieve_ae_title: str) -> Dataset:
-    """The identifier answering one matching row."""
-    answer = Dataset()
+def response(query: Query, row: Mapping[str, Any], retrieve_ae_title: str) -> Answer:
+    """The answer to one matching row."""
+    elements: dict[int, tuple[str, Any]] = {}
     texts: list[tuple[str, str]] = []
     for key in query.return_keys:
         if key.vr == "SQ":
-            answer.add(DataElement(key.tag, "SQ", Sequence(_items(key, row, texts))))
+            elements[key.tag] = ("SQ", _items(key, row, texts))
             continue
         value = _value(key, row.get(key.keyword))
         if value and key.vr in CHARSET_VRS:
             texts.append((value, key.vr))
-        answer.add(DataElement(key.tag, key.vr, value))
-    answer.QueryRetrieveLevel = query.level
-    answer.RetrieveAETitle = retrieve_ae_title
-    answer.InstanceAvailability = "ONLINE"
+        elements[key.tag] = (key.vr, value)
+    elements[QUERY_RETRIEVE_LEVEL] = ("CS", query.level)
+    elements[RETRIEVE_AE_TITLE] = ("AE", retrieve_ae_title)
+    elements[INSTANCE_AVAILABILITY] = ("CS", "ONLINE")
     charset = character_set(texts, query.character_sets)
-    answer.SpecificCharacterSet = list(charset) if len(charset) > 1 else charset[0]
-    return answer
+    elements[SPECIFIC_CHARACTER_SET] = ("CS", list(charset) if len(charset) > 1 else charset[0])
+    return Answer(elements, charset)
 
 
-def _items(key: ReturnKey, row: Mapping[str, Any], texts: list[tuple[str, str]]) -> list[Dataset]:
+def _items(
+    key: ReturnKey, row: Mapping[str, Any], texts: list[tuple[str, str]]
+) -> list[dict[int, tuple[str, Any]]]:
     if not key.items:
         return []
-    item = Dataset()
+    item: dict[int, tuple[str, Any]] = {}
     for sub in key.items:
         value = _value(sub, row.get(f"{key.keyword}.{sub.keyword}"))
         if value and sub.vr in CHARSET_VRS:
             texts.append((value, sub.vr))
-        item.add(DataElement(sub.tag, sub.vr, value))
+        item[sub.tag] = (sub.vr, value)
     return [item]
 
 
+def _dataset(elements: Elements) -> Dataset:
+    dataset = Dataset()
+    for tag, (vr, value) in elements.items():
+        held = Sequence([_dataset(item) for item in value]) if vr == "SQ" else value
+        dataset.add(DataElement(tag, vr, held))
+    return dataset
+
+
 def _value(key: ReturnKey, value: Any) -> Any:
-    """A row value as pydicom takes it for the key's VR (None: zero length)."""
+    """A row value as the key's VR holds it (None: zero length)."""
     if value is None or value == "":
         return None
     if key.vr in ("IS", "US", "UL", "SS", "SL"):

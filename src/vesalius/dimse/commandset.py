@@ -62,6 +62,17 @@ def encode_command_set(dataset: Dataset) -> bytes:
     return b"".join(parts)
 
 
+def encode_command(elements: list[tuple[int, str, Any]]) -> bytes:
+    """A command set from (tag, VR, value) rows in tag order, its group length first."""
+    parts = []
+    for tag, vr, value in elements:
+        encoded = _value_bytes(vr, value)
+        parts.append(_HEADER.pack(0, tag & 0xFFFF, len(encoded)))
+        parts.append(encoded)
+    body = b"".join(parts)
+    return _HEADER.pack(0, 0, 4) + struct.pack("<I", len(body)) + body
+
+
 def _encode(
     ds: Dataset, is_implicit_vr: bool, is_little_endian: bool, deflated: bool = False
 ) -> bytes | None:
