@@ -28,7 +28,7 @@ _installed = False
 _install_lock = threading.Lock()
 
 
-class _Unusual(Exception):
+class UnusualCommand(Exception):
     """An element this encoder leaves to pydicom."""
 
 
@@ -40,22 +40,22 @@ def _value_bytes(vr: str, value: Any) -> bytes:
         return struct.pack("<" + _NUMBERS[vr] * len(values), *(int(v) for v in values))
     if vr in _TEXT_PADDING:
         if not isinstance(value, str):
-            raise _Unusual
+            raise UnusualCommand
         encoded = value.encode("ascii")
         return encoded + _TEXT_PADDING[vr] if len(encoded) % 2 else encoded
     if vr == "AT":
         values = value if isinstance(value, list | tuple | MultiValue) else [value]
         return b"".join(struct.pack("<HH", int(t) >> 16, int(t) & 0xFFFF) for t in values)
-    raise _Unusual
+    raise UnusualCommand
 
 
 def encode_command_set(dataset: Dataset) -> bytes:
-    """The command set in implicit VR little endian; ``_Unusual`` for what it cannot write."""
+    """The command set in implicit VR little endian; ``UnusualCommand`` for what it cannot write."""
     parts = []
     for element in dataset:
         tag = int(element.tag)
         if tag >> 16 != 0:
-            raise _Unusual
+            raise UnusualCommand
         value = _value_bytes(element.VR, element.value)
         parts.append(_HEADER.pack(0, tag & 0xFFFF, len(value)))
         parts.append(value)
@@ -79,7 +79,7 @@ def _encode(
     if is_implicit_vr and is_little_endian and not deflated:
         try:
             return encode_command_set(ds)
-        except (_Unusual, UnicodeEncodeError, ValueError, TypeError, struct.error):
+        except (UnusualCommand, UnicodeEncodeError, ValueError, TypeError, struct.error):
             pass
     return _original_encode(ds, is_implicit_vr, is_little_endian, deflated)
 

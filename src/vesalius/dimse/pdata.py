@@ -2,11 +2,12 @@
 
 pynetdicom turns each message into a pydicom command set, fragments, P-DATA
 primitives and P-DATA-TF PDU objects; for a stream of small C-FIND responses
-that machinery costs more than finding and encoding the answers. ``send``
-fragments a message to the peer's maximum PDU length, frames the P-DATA-TF
-PDUs itself and queues them to the association's DUL thread as one
-``EncodedPData``, which ``install()`` teaches the state machine to write as it
-is. Order with pynetdicom's own messages is kept: both go through one queue.
+or of C-STORE sub-operations that machinery costs more than the archive's own
+work. ``send`` fragments a message to the peer's maximum PDU length, frames
+the P-DATA-TF PDUs itself and queues them to the association's DUL thread as
+one ``EncodedPData``, which ``install()`` teaches the state machine to write
+as it is. Order with pynetdicom's own messages is kept: both go through one
+queue.
 """
 
 from __future__ import annotations

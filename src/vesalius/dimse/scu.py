@@ -24,7 +24,7 @@ from pynetdicom.association import Association
 from pynetdicom.presentation import PresentationContext, build_context
 
 from vesalius import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, sopclasses
-from vesalius.dimse import commandset, reactor
+from vesalius.dimse import commandset, messages, reactor
 from vesalius.dimse.association import on_open
 
 LOG = logging.getLogger("vesalius.dimse.scu")
@@ -76,6 +76,7 @@ class SendReport:
 def _ae(calling_aet: str) -> AE:
     reactor.install()
     commandset.install()
+    messages.install()
     ae = AE(ae_title=calling_aet)
     ae.implementation_class_uid = IMPLEMENTATION_CLASS_UID
     ae.implementation_version_name = IMPLEMENTATION_VERSION_NAME

@@ -21,7 +21,7 @@ from pynetdicom.transport import RequestHandler, ThreadedAssociationServer
 
 from vesalius import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, sopclasses
 from vesalius.archive.archive import Archive
-from vesalius.dimse import commandset, pdata, reactor
+from vesalius.dimse import commandset, messages, reactor
 from vesalius.dimse.association import AssociationGate, GatedACSE, on_close, on_open
 from vesalius.dimse.echo import handle_echo
 from vesalius.dimse.find import handle_find
@@ -68,7 +68,7 @@ def build_ae(settings: Settings) -> AE:
     _register_storage_classes()
     reactor.install()
     commandset.install()
-    pdata.install()
+    messages.install()
     ae = AE(ae_title=settings.dicom.ae_title)
     ae.implementation_class_uid = IMPLEMENTATION_CLASS_UID
     ae.implementation_version_name = IMPLEMENTATION_VERSION_NAME
