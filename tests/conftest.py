@@ -193,3 +193,16 @@ def node(settings: Settings) -> Iterator[Node]:
     """A Vesalius node listening on a free loopback port, in this process."""
     with Node(settings) as running:
         yield running
+
+
+@pytest.fixture
+def web_settings(tmp_path: Path) -> Settings:
+    """Test settings with the HTTP listener on a free loopback port too."""
+    return make_settings(tmp_path / "data", http={"port": 0, "host": "127.0.0.1"})
+
+
+@pytest.fixture
+def web_node(web_settings: Settings) -> Iterator[Node]:
+    """A Vesalius node serving DICOM and HTTP on free loopback ports, in this process."""
+    with Node(web_settings, http=True) as running:
+        yield running

@@ -261,6 +261,8 @@ def serving(tmp_path: Path, *options: str) -> Iterator[tuple[subprocess.Popen[by
                 str(tmp_path / "data"),
                 "--dicom-port",
                 str(port),
+                "--http-port",
+                "0",
                 *options,
             ],
             stdout=subprocess.DEVNULL,

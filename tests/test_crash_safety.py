@@ -105,6 +105,8 @@ def start_server(data: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
                 str(data),
                 "--dicom-port",
                 str(port),
+                "--http-port",
+                "0",
                 "--workers",
                 "2",
                 "--log-level",

@@ -13,8 +13,11 @@ import ctypes
 import logging
 import os
 import signal
+import socket
 import threading
+from collections.abc import Callable
 from types import FrameType
+from typing import TypeVar
 
 from pydicom import config as pydicom_config
 
@@ -22,8 +25,11 @@ from vesalius.archive.archive import Archive
 from vesalius.dimse.association import AssociationGate
 from vesalius.dimse.server import DicomServer, listening_socket
 from vesalius.settings import Settings
+from vesalius.web.app import create_app
+from vesalius.web.server import HttpServer
 
 LOG = logging.getLogger("vesalius")
+_Bound = TypeVar("_Bound")
 PR_SET_PDEATHSIG = 1
 
 
@@ -69,9 +75,9 @@ def prepare_archive(settings: Settings) -> None:
 
 
 class Node:
-    """An archive with its DICOM listener, in this process."""
+    """An archive with its DICOM listener, and with ``http`` its HTTP one, in this process."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, http: bool = False) -> None:
         tune_libraries()
         self.settings = settings
         self.archive = Archive.open(settings)
@@ -79,6 +85,26 @@ class Node:
         self.gate = make_gate(settings)
         self.socket = listening_socket(settings.dicom.host, settings.dicom.port)
         self.dicom = DicomServer(settings, self.archive, self.gate, self.socket)
+        self.http = (
+            HttpServer(
+                create_app(self.archive, settings),
+                listening_socket(settings.http.host, settings.http.port),
+            )
+            if http
+            else None
+        )
+
+    @property
+    def http_port(self) -> int:
+        """The HTTP port actually bound; the node must have been made with ``http``."""
+        if self.http is None:
+            raise RuntimeError("this node serves no HTTP")
+        return self.http.port
+
+    @property
+    def base_url(self) -> str:
+        """``http://host:port`` of the HTTP listener."""
+        return f"http://{self.settings.http.host}:{self.http_port}"
 
     @property
     def dicom_port(self) -> int:
@@ -86,8 +112,10 @@ class Node:
         return int(self.socket.getsockname()[1])
 
     def start(self) -> Node:
-        """Accept associations."""
+        """Accept associations (and HTTP requests)."""
         self.dicom.start()
+        if self.http is not None:
+            self.http.start()
         LOG.info(
             "%s listening for DICOM on %s:%d",
             self.settings.dicom.ae_title,
@@ -98,6 +126,8 @@ class Node:
 
     def stop(self) -> None:
         """Stop serving and close the archive."""
+        if self.http is not None:
+            self.http.stop()
         self.dicom.stop()
         self.socket.close()
         self.archive.close()
@@ -137,10 +167,11 @@ def _run_worker(settings: Settings, gate: AssociationGate, sock: object) -> None
     archive.close()
 
 
-def _spawn(settings: Settings, gate: AssociationGate, sock: object) -> int:
+def _spawn(settings: Settings, gate: AssociationGate, sock: object, not_ours: socket.socket) -> int:
     pid = os.fork()
     if pid == 0:
         code = 0
+        not_ours.close()  # the HTTP listener is the parent's
         try:
             _run_worker(settings, gate, sock)
         except BaseException:
@@ -152,23 +183,35 @@ def _spawn(settings: Settings, gate: AssociationGate, sock: object) -> int:
     return pid
 
 
+def _bound(door: str, host: str, port: int, bind: Callable[[str, int], _Bound]) -> _Bound:
+    """``bind(host, port)``; an OSError names the front door and address that failed."""
+    try:
+        return bind(host, port)
+    except OSError as exc:
+        raise OSError(exc.errno, f"{door} on {host}:{port}: {exc.strerror or exc}") from exc
+
+
 def serve(settings: Settings) -> int:
     """Serve until SIGTERM or SIGINT; return the exit code."""
     tune_libraries()
     prepare_archive(settings)
-    sock = listening_socket(settings.dicom.host, settings.dicom.port)
+    sock = _bound("DICOM", settings.dicom.host, settings.dicom.port, listening_socket)
+    http_socket = _bound("HTTP", settings.http.host, settings.http.port, listening_socket)
     gate = make_gate(settings)
     extra = worker_count(settings) - 1
-    children = {_spawn(settings, gate, sock) for _ in range(extra)}
+    children = {_spawn(settings, gate, sock, http_socket) for _ in range(extra)}
     stop = _wait_for_stop_signal()
     archive = Archive.open(settings)
     server = DicomServer(settings, archive, gate, sock).start()
+    http = HttpServer(create_app(archive, settings), http_socket).start()
     LOG.info(
-        "%s listening for DICOM on %s:%d with %d receiving process(es); data in %s",
+        "%s listening for DICOM on %s:%d with %d receiving process(es), HTTP on %s:%d; data in %s",
         settings.dicom.ae_title,
         settings.dicom.host,
         sock.getsockname()[1],
         extra + 1,
+        settings.http.host,
+        http.port,
         settings.data_dir,
     )
     while not stop.wait(0.5):
@@ -178,8 +221,9 @@ def serve(settings: Settings) -> int:
                 LOG.error("receiving process %d ended (%d); starting another", pid, status)
                 children.discard(pid)
                 archive.recover()  # settle what the dead process left half done
-                children.add(_spawn(settings, gate, sock))
+                children.add(_spawn(settings, gate, sock, http_socket))
     LOG.info("stopping")
+    http.stop()
     server.stop()
     for pid in children:
         with contextlib.suppress(ProcessLookupError):

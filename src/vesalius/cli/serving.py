@@ -25,7 +25,7 @@ def serve(
     dicom_port: Annotated[int | None, typer.Option(help="DICOM port [default: 11112].")] = None,
     http_port: Annotated[
         int | None,
-        typer.Option(help="HTTP port [default: 8080]; the HTTP service is not built yet."),
+        typer.Option(help="HTTP port (DICOMweb, WADO-URI, /api) [default: 8080]."),
     ] = None,
     host: Annotated[str | None, typer.Option(help="Address to bind [default: 127.0.0.1].")] = None,
     workers: Annotated[
@@ -36,7 +36,7 @@ def serve(
     ] = None,
     log_level: LogLevelOption = None,
 ) -> None:
-    """Serve the archive: C-ECHO, C-STORE, C-FIND, C-MOVE and C-GET, until stopped."""
+    """Serve the archive until stopped: DICOM (C-ECHO, C-STORE, C-FIND, C-MOVE, C-GET) and HTTP."""
     from vesalius.app import serve as run
 
     dicom: dict[str, Any] = {}
@@ -56,5 +56,5 @@ def serve(
     try:
         code = run(settings)
     except OSError as exc:
-        fail(f"cannot serve on {settings.dicom.host}:{settings.dicom.port}: {exc.strerror or exc}")
+        fail(f"cannot serve {exc.strerror or exc}")
     raise typer.Exit(code)

@@ -1,0 +1,1 @@
+"""The HTTP front door: DICOMweb, WADO-URI and the management API, over one ``Archive``."""

@@ -1,0 +1,42 @@
+"""The ASGI application: one FastAPI app over one ``Archive``.
+
+Endpoints are plain ``def`` functions: FastAPI runs them in its thread pool,
+and the archive core stays synchronous, as it is for the DIMSE front door.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from vesalius import __version__
+from vesalius.archive.archive import Archive
+from vesalius.settings import Settings
+from vesalius.web import errors
+from vesalius.web.api import router as api_router
+from vesalius.web.dicomweb.routes import router as dicomweb_router
+from vesalius.web.wado_uri import router as wado_uri_router
+
+
+def create_app(archive: Archive, settings: Settings) -> FastAPI:
+    """The HTTP front door of ``archive``: DICOMweb, WADO-URI and the management API."""
+    app = FastAPI(
+        title="Vesalius",
+        version=__version__,
+        description="DICOMweb (QIDO-RS, WADO-RS, STOW-RS), WADO-URI and the management API.",
+    )
+    app.state.archive = archive
+    app.state.settings = settings
+    errors.install(app)
+    if settings.http.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.http.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+            allow_headers=["*"],
+            expose_headers=["Content-Type", "Content-Location", "Warning"],
+        )
+    app.include_router(dicomweb_router, prefix="/dicomweb")
+    app.include_router(wado_uri_router)
+    app.include_router(api_router, prefix="/api")
+    return app
