@@ -247,6 +247,25 @@ class Archive:
             study_uids=study_uids, series_uids=series_uids, sop_instance_uids=sop_instance_uids
         )
 
+    def instances_in(
+        self, study_uid: str, series_uid: str | None = None, sop_instance_uid: str | None = None
+    ) -> list[StoredInstance]:
+        """The stored instances of a study, or of a series of it, or one instance of that
+        series: each UID must lie inside the one before. ``NotFound`` when none is."""
+        found = self.index.instances_matching(
+            study_uids=[study_uid],
+            series_uids=[series_uid] if series_uid else (),
+            sop_instance_uids=[sop_instance_uid] if sop_instance_uid else (),
+        )
+        if not found:
+            names = [f"study {study_uid}"]
+            if series_uid:
+                names.append(f"series {series_uid}")
+            if sop_instance_uid:
+                names.append(f"instance {sop_instance_uid}")
+            raise NotFound(f"no {' of '.join(reversed(names))} stored")
+        return found
+
     def open_instance(self, sop_instance_uid: str) -> BinaryIO:
         """The stored Part 10 file of an instance; ``NotFound`` when there is none."""
         found = self.index.instance(sop_instance_uid)
@@ -271,12 +290,26 @@ class Archive:
         path_of = getattr(self.blobs, "path", None)
         return Path(path_of(instance.blob_name)) if path_of is not None else None
 
-    def find(self, query: Query, *, max_results: int | None = None) -> Iterator[Answer]:
+    def find(
+        self,
+        query: Query,
+        *,
+        max_results: int | None = None,
+        offset: int = 0,
+        ordered: bool = False,
+    ) -> Iterator[Answer]:
         """Stream the answers of a C-FIND / QIDO-RS query, from the index only.
 
-        At most ``max_results`` matches (default: ``[query] max_results``; 0: no limit).
+        At most ``max_results`` matches (default: ``[query] max_results``; 0: no
+        limit), after skipping ``offset`` of them; ``ordered`` answers in the
+        order the matches were first stored, so that pages follow each other.
         """
         limit = self.settings.query.max_results if max_results is None else max_results
         return find_matches(
-            self.index, query, retrieve_ae_title=self.settings.dicom.ae_title, max_results=limit
+            self.index,
+            query,
+            retrieve_ae_title=self.settings.dicom.ae_title,
+            max_results=limit,
+            offset=offset,
+            ordered=ordered,
         )

@@ -62,14 +62,20 @@ class Answer:
 
 
 def find(
-    index: Index, query: Query, *, retrieve_ae_title: str, max_results: int = 0
+    index: Index,
+    query: Query,
+    *,
+    retrieve_ae_title: str,
+    max_results: int = 0,
+    offset: int = 0,
+    ordered: bool = False,
 ) -> Iterator[Answer]:
-    """Yield one answer per match, ``max_results`` at most (0: no limit).
+    """Yield one answer per match, ``max_results`` at most (0: no limit), after ``offset``.
 
     Rows stream from the index as they are produced; stopping the iteration
-    (a cancel) releases the cursor.
+    (a cancel) releases the cursor. ``ordered`` keeps pages in one order.
     """
-    rows = sql.run(index.reader, query, limit=max_results)
+    rows = sql.run(index.reader, query, limit=max_results, offset=offset, ordered=ordered)
     try:
         for row in rows:
             yield response(query, row, retrieve_ae_title)

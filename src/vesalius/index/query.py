@@ -227,8 +227,14 @@ def _from_level(level: str) -> Any:
     return joined
 
 
-def build_select(query: Query, dialect: str, limit: int = 0) -> Select[Any]:
-    """The one SELECT that answers ``query``: a row per match, columns labelled by keyword."""
+def build_select(
+    query: Query, dialect: str, limit: int = 0, offset: int = 0, ordered: bool = False
+) -> Select[Any]:
+    """The one SELECT that answers ``query``: a row per match, columns labelled by keyword.
+
+    ``ordered`` sorts the matches in the order they were first stored, so that
+    pages cut by ``offset`` and ``limit`` follow each other.
+    """
     depth = LEVELS.index(query.level)
     wanted: dict[str, Any] = {}
     for key in query.return_keys:
@@ -249,8 +255,12 @@ def build_select(query: Query, dialect: str, limit: int = 0) -> Select[Any]:
     columns = list(wanted.values()) or [TABLES[query.level].c.pk]
     statement = select(*columns).select_from(_from_level(query.level))
     statement = statement.where(*(where(c, query, dialect) for c in query.conditions))
+    if ordered or offset:
+        statement = statement.order_by(TABLES[query.level].c.pk)
     if limit:
         statement = statement.limit(limit)
+    if offset:
+        statement = statement.offset(offset)
     return statement
 
 
@@ -261,12 +271,15 @@ def _sequence_column(sequence: str, item: str, depth: int) -> Any | None:
     return _column(mapped)
 
 
-def run(engine: Engine, query: Query, limit: int = 0) -> Iterator[dict[str, Any]]:
-    """Stream the matching rows, ``limit`` at most (0: all), fetched ``CHUNK`` at a time.
+def run(
+    engine: Engine, query: Query, limit: int = 0, offset: int = 0, ordered: bool = False
+) -> Iterator[dict[str, Any]]:
+    """Stream the matching rows, ``limit`` at most (0: all) after skipping ``offset``,
+    fetched ``CHUNK`` at a time (``ordered``: see ``build_select``).
 
     The cursor is closed when the caller stops early (generator closed).
     """
-    statement = build_select(query, engine.dialect.name, limit)
+    statement = build_select(query, engine.dialect.name, limit, offset, ordered)
     with engine.connect() as connection:
         result = connection.execution_options(stream_results=True, yield_per=CHUNK).execute(
             statement

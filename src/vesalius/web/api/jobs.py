@@ -1,0 +1,7 @@
+"""jobs."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

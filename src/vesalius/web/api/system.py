@@ -1,0 +1,7 @@
+"""system."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
