@@ -42,15 +42,18 @@ class Job:
         self._table.update(self.id, state="running", total=total)
         self._flushed = time.monotonic()
 
-    def progress(self, *, done: int, failed: int, warning: int) -> None:
-        """New counts; written to the index when the last write is old enough."""
+    def progress(self, *, done: int, failed: int, warning: int, total: int | None = None) -> None:
+        """New counts (and ``total``, once it is known or grows); written to the index when
+        the last write is old enough."""
         with self._lock:
             self.done, self.failed, self.warning = done, failed, warning
+            if total is not None:
+                self.total = total
             now = time.monotonic()
             if now - self._flushed < FLUSH_INTERVAL:
                 return
             self._flushed = now
-        self._table.update(self.id, done=done, failed=failed, warning=warning)
+        self._table.update(self.id, done=done, failed=failed, warning=warning, total=self.total)
 
     def finish(self, state: str, *, error: str = "", result: dict[str, Any] | None = None) -> None:
         """End the job: ``done``, ``failed`` or ``cancelled``, with its last counts."""
@@ -73,9 +76,29 @@ class Jobs:
     def __init__(self, index: Index) -> None:
         self.table = JobTable(index)
 
-    def create(self, kind: str, description: str, owner: str = "") -> Job:
-        """A new ``pending`` job of ``kind`` (move, get, send, ...)."""
-        return Job(self.table, self.table.create(kind, description, owner))
+    def create(
+        self,
+        kind: str,
+        description: str,
+        owner: str = "",
+        params: dict[str, Any] | None = None,
+    ) -> Job:
+        """A new ``pending`` job of ``kind`` (move, get, send, ...).
+
+        ``params`` is the request a runner needs to do the job later (JSON-able).
+        """
+        encoded = json.dumps(params) if params is not None else ""
+        return Job(self.table, self.table.create(kind, description, owner, params=encoded))
+
+    def claim(self, kinds: tuple[str, ...]) -> tuple[Job, dict[str, Any]] | None:
+        """Take the oldest ``pending`` job of these kinds to run it here: its handle (already
+        ``running``) and its params; None when no such job waits."""
+        row = self.table.claim(kinds)
+        if row is None:
+            return None
+        job = Job(self.table, row.id)
+        job.state = "running"
+        return job, json.loads(row.params) if row.params else {}
 
     def get(self, job_id: int) -> JobRow | None:
         """One job by id, or None."""

@@ -35,6 +35,8 @@ class JobRow:
     owner: str
     created_at: dt.datetime
     updated_at: dt.datetime
+    params: str = ""
+    """The JSON request of a queued job (empty for jobs that need none)."""
 
 
 def _now() -> dt.datetime:
@@ -55,6 +57,7 @@ _COLUMNS = (
     jobs.c.owner,
     jobs.c.created_at,
     jobs.c.updated_at,
+    jobs.c.params,
 )
 
 
@@ -64,7 +67,9 @@ class JobTable:
     def __init__(self, index: Index) -> None:
         self.index = index
 
-    def create(self, kind: str, description: str, owner: str, state: str = "pending") -> int:
+    def create(
+        self, kind: str, description: str, owner: str, state: str = "pending", params: str = ""
+    ) -> int:
         """Insert a new job and return its id."""
         now = _now()
         values = {
@@ -80,6 +85,7 @@ class JobTable:
             "result": "",
             "created_at": now,
             "updated_at": now,
+            "params": params,
         }
 
         def operation(connection: Connection) -> int:
@@ -112,6 +118,35 @@ class JobTable:
             return int(result.rowcount or 0)
 
         return self.index.committer.run(operation)
+
+    def claim(self, kinds: tuple[str, ...]) -> JobRow | None:
+        """The oldest ``pending`` job of these kinds, now ``running``; None when there is none.
+
+        Looking costs one read; only a job found is taken, in a write that
+        changes the state only if it is still ``pending``, so that two runners
+        never take the same job and a job cancelled meanwhile stays cancelled.
+        """
+        query = (
+            select(jobs.c.pk)
+            .where(jobs.c.state == "pending", jobs.c.kind.in_(kinds))
+            .order_by(jobs.c.pk)
+            .limit(8)
+        )
+        with self.index.reader.connect() as connection:
+            candidates = list(connection.execute(query).scalars())
+        for pk in candidates:
+
+            def operation(connection: Connection, pk: int = pk) -> int:
+                taken = connection.execute(
+                    jobs.update()
+                    .where(jobs.c.pk == pk, jobs.c.state == "pending")
+                    .values(state="running", updated_at=_now())
+                )
+                return int(taken.rowcount or 0)
+
+            if self.index.committer.run(operation):
+                return self.get(pk)
+        return None
 
     def get(self, job_id: int) -> JobRow | None:
         """One job, or None."""

@@ -23,6 +23,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
 )
 
@@ -139,8 +140,10 @@ jobs = Table(
     Column("owner", String(64), nullable=False, default=""),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
+    Column("params", Text, nullable=False, default="", server_default=""),
     Index("ix_jobs_state", "state"),
     Index("ix_jobs_kind", "kind"),
 )
 """Outbound work (sends, C-MOVE sub-operations, ...): kind send|move|get|retrieve|export|...,
-state pending|running|done|failed|cancelled, counts in instances; ``result`` is JSON."""
+state pending|running|done|failed|cancelled, counts in instances; ``result`` is JSON;
+``params`` is the JSON request a runner needs to do a queued job (peer, studies, ...)."""
