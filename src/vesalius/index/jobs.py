@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, case, func, select
 
 from vesalius.index.index import Index
 from vesalius.index.tables import jobs
@@ -94,7 +94,15 @@ class JobTable:
         return self.index.committer.run(operation)
 
     def update(self, job_id: int, **values: Any) -> None:
-        """Set some columns of one job (state, counts, error, result)."""
+        """Set some columns of one job (state, counts, error, result).
+
+        A ``cancelled`` job stays cancelled: a worker that finishes after the
+        cancel still writes its counts, but not its state.
+        """
+        if "state" in values:
+            values["state"] = case(
+                (jobs.c.state == "cancelled", "cancelled"), else_=values["state"]
+            )
         if "error" in values:
             values["error"] = str(values["error"])[:1024]
         if "result" in values:
@@ -102,7 +110,7 @@ class JobTable:
         values["updated_at"] = _now()
 
         def operation(connection: Connection) -> None:
-            connection.execute(jobs.update().where(jobs.c.pk == job_id), values)
+            connection.execute(jobs.update().where(jobs.c.pk == job_id).values(values))
 
         self.index.committer.run(operation)
 
@@ -147,6 +155,32 @@ class JobTable:
             if self.index.committer.run(operation):
                 return self.get(pk)
         return None
+
+    def cancel(self, job_id: int) -> bool:
+        """A ``pending`` or ``running`` job becomes ``cancelled``; False when it was not one.
+
+        The state is the flag a worker watches: it stops at its next look.
+        """
+
+        def operation(connection: Connection) -> int:
+            changed = connection.execute(
+                jobs.update()
+                .where(jobs.c.pk == job_id, jobs.c.state.in_(("pending", "running")))
+                .values(state="cancelled", updated_at=_now())
+            )
+            return int(changed.rowcount or 0)
+
+        return bool(self.index.committer.run(operation))
+
+    def count(self, *, kind: str | None = None, state: str | None = None) -> int:
+        """How many jobs there are, optionally of one kind and state."""
+        query = select(func.count()).select_from(jobs)
+        if kind is not None:
+            query = query.where(jobs.c.kind == kind)
+        if state is not None:
+            query = query.where(jobs.c.state == state)
+        with self.index.reader.connect() as connection:
+            return int(connection.execute(query).scalar_one())
 
     def get(self, job_id: int) -> JobRow | None:
         """One job, or None."""
