@@ -12,7 +12,7 @@ import errno
 import io
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -20,12 +20,18 @@ from typing import BinaryIO
 from pydicom.dataset import Dataset
 
 from vesalius import sopclasses
+from vesalius.archive.deletion import delete as delete_stored
 from vesalius.archive.filemeta import file_meta_bytes
+from vesalius.archive.inspection import Header, read_header
 from vesalius.archive.jobs import Jobs
+from vesalius.archive.listing import Listed, browse
 from vesalius.archive.parse import ParsedObject, parse_dataset, parse_file
 from vesalius.archive.query import Answer
 from vesalius.archive.query import find as find_matches
 from vesalius.archive.retrieve import resolve
+from vesalius.archive.statistics import Usage, usage
+from vesalius.index import listing, statistics
+from vesalius.index.deletion import Removed
 from vesalius.index.index import Index, StoredInstance
 from vesalius.model.errors import (
     ArchiveError,
@@ -35,7 +41,7 @@ from vesalius.model.errors import (
     UnsupportedSopClass,
 )
 from vesalius.model.events import InstanceStored
-from vesalius.model.matching import Query
+from vesalius.model.matching import Level, Query
 from vesalius.model.origin import LOCAL, Origin
 from vesalius.model.record import record_from_values
 from vesalius.settings import Settings
@@ -313,3 +319,63 @@ class Archive:
             offset=offset,
             ordered=ordered,
         )
+
+    # -- browse, delete, inspect: the management API -----------------------
+    def browse(
+        self,
+        query: Query,
+        *,
+        sort: Sequence[str] = (),
+        limit: int = 100,
+        offset: int = 0,
+        row_key: int | None = None,
+    ) -> list[Listed]:
+        """A page of the matches of ``query`` sorted by ``sort`` (``-StudyDate``...), each
+        with its index key; ``row_key`` narrows to one row of the level (a patient's id)."""
+        return browse(
+            self.index,
+            query,
+            retrieve_ae_title=self.settings.dicom.ae_title,
+            sort=sort,
+            limit=limit,
+            offset=offset,
+            row_key=row_key,
+        )
+
+    def count(self, query: Query, *, row_key: int | None = None) -> int:
+        """How many matches ``query`` has in all (the total beside a page)."""
+        return listing.count(self.index.reader, query, row_key=row_key)
+
+    def lineage(self, level: Level, uid: str) -> dict[str, str]:
+        """The unique keys of a stored study, series or instance and of its parents
+        (PatientID, StudyInstanceUID, ...); ``NotFound`` when it is not stored."""
+        return listing.lineage(self.index.reader, level, uid)
+
+    def delete(self, level: Level, uid: str) -> Removed:
+        """Delete a study, series or instance (``STUDY``, ``SERIES``, ``IMAGE``) by UID,
+        with the series, study and patient it leaves empty: rows first, then files."""
+        return delete_stored(self.index, self.blobs, level, uid)
+
+    def delete_patient(self, patient_key: int) -> Removed:
+        """Delete a patient by its index key (the ``id`` of listings) and all it holds."""
+        return delete_stored(self.index, self.blobs, "PATIENT", patient_key)
+
+    def read_header(self, sop_instance_uid: str) -> Header:
+        """A stored instance's data set up to its pixel data (for display)."""
+        with self.open_instance(sop_instance_uid) as handle:
+            return read_header(handle)
+
+    def usage(self) -> Usage:
+        """Objects per level, bytes stored, and the disk of the data folder."""
+        return usage(self.index, Path(self.settings.data_dir))
+
+    def check_health(self) -> None:
+        """Raise unless the index answers a read."""
+        statistics.ping(self.index.reader)
+
+    def cancel_job(self, job_id: int) -> bool:
+        """Cancel a pending or running job; False when it had already ended.
+        ``NotFound`` when there is no such job."""
+        if self.jobs.get(job_id) is None:
+            raise NotFound(f"no job {job_id}")
+        return self.jobs.table.cancel(job_id)
