@@ -93,6 +93,11 @@ class HttpSettings(_Section):
     host: str = Field("127.0.0.1", description="Address the HTTP listener binds.")
     port: int = Field(8080, ge=0, le=65535, description="TCP port of the HTTP listener.")
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS.")
+    public_url: str = Field(
+        "",
+        description="Base URL clients reach this server at, for the URLs it answers "
+        "(behind a reverse proxy); empty: taken from each request.",
+    )
     allow_anonymous: bool = Field(
         False, description="True: no login even on a non-loopback address."
     )

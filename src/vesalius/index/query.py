@@ -190,28 +190,41 @@ def _distinct_list(column: Any, dialect: str, *conditions: ColumnElement[bool]) 
 
 
 def _computed(keyword: str, dialect: str) -> Any:
-    """The correlated subquery that computes one attribute of the levels below."""
-    study_series = series.c.study_pk == studies.c.pk
-    series_instances = instances.c.series_pk == series.c.pk
-    patient_studies = studies.c.patient_pk == patients.c.pk
+    """The correlated subquery that computes one attribute of the levels below.
+
+    Its tables are aliases, so that it correlates only with the outer level's
+    row even when the outer query joins the same tables (a series-level query
+    asking for NumberOfStudyRelatedSeries, say).
+    """
+    inner_studies, inner_series, inner_instances = (
+        studies.alias("inner_studies"),
+        series.alias("inner_series"),
+        instances.alias("inner_instances"),
+    )
+    of_patient = inner_studies.c.patient_pk == patients.c.pk
+    of_study = inner_series.c.study_pk == studies.c.pk
+    series_of_study = inner_series.c.study_pk == inner_studies.c.pk
+    instances_of_series = inner_instances.c.series_pk == inner_series.c.pk
     if keyword == "NumberOfPatientRelatedStudies":
-        return _count(patient_studies, table=studies)
+        return _count(of_patient, table=inner_studies)
     if keyword == "NumberOfPatientRelatedSeries":
-        return _count(patient_studies, table=studies.join(series, study_series))
+        return _count(of_patient, table=inner_studies.join(inner_series, series_of_study))
     if keyword == "NumberOfPatientRelatedInstances":
-        joined = studies.join(series, study_series).join(instances, series_instances)
-        return _count(patient_studies, table=joined)
+        joined = inner_studies.join(inner_series, series_of_study).join(
+            inner_instances, instances_of_series
+        )
+        return _count(of_patient, table=joined)
     if keyword == "NumberOfStudyRelatedSeries":
-        return _count(study_series, table=series)
+        return _count(of_study, table=inner_series)
     if keyword == "NumberOfStudyRelatedInstances":
-        return _count(study_series, table=series.join(instances, series_instances))
+        return _count(of_study, table=inner_series.join(inner_instances, instances_of_series))
     if keyword == "NumberOfSeriesRelatedInstances":
-        return _count(series_instances, table=instances)
+        return _count(inner_instances.c.series_pk == series.c.pk, table=inner_instances)
     if keyword == "ModalitiesInStudy":
-        return _distinct_list(series.c.modality, dialect, study_series)
+        return _distinct_list(inner_series.c.modality, dialect, of_study)
     if keyword == "SOPClassesInStudy":
-        joined_where = (study_series, series_instances)
-        return _distinct_list(instances.c.sop_class_uid, dialect, *joined_where)
+        joined_where = (of_study, instances_of_series)
+        return _distinct_list(inner_instances.c.sop_class_uid, dialect, *joined_where)
     raise KeyError(keyword)
 
 

@@ -19,6 +19,7 @@ An empty value is universal matching: the key is returned, nothing is constraine
 
 from __future__ import annotations
 
+import re
 import unicodedata
 import warnings
 from dataclasses import dataclass, field
@@ -146,8 +147,28 @@ def _text(element_value: object) -> str:
     return str(element_value)
 
 
+_TEMPORAL_FORMS = {
+    "DA": (re.compile(r"\d{8}"), "a date YYYYMMDD"),
+    "TM": (re.compile(r"\d{2}(:?\d{2}(:?\d{2}(\.\d{1,6})?)?)?"), "a time HHMMSS.FFFFFF"),
+    "DT": (
+        re.compile(r"\d{4}(\d{2}(\d{2}(\d{2}(\d{2}(\d{2}(\.\d{1,6})?)?)?)?)?)?([+-]\d{4})?"),
+        "a date-time YYYYMMDDHHMMSS.FFFFFF&ZZXX",
+    ),
+}
+
+
+def _check_temporal(keyword: str, vr: str, bounds: tuple[str, ...]) -> None:
+    form, name = _TEMPORAL_FORMS[vr]
+    for bound in bounds:
+        if bound and not form.fullmatch(bound):
+            raise InvalidQuery(f"{keyword}: {bound!r} is not {name}, nor a range of them")
+
+
 def condition_for(keyword: str, vr: str, raw: str) -> Condition | None:
-    """The condition a non-sequence value asks for; None for universal matching."""
+    """The condition a non-sequence value asks for; None for universal matching.
+
+    ``InvalidQuery`` for a date, time or date-time that is not one (or a range).
+    """
     value = raw.strip() if vr not in ("PN",) else raw.strip(" ")
     if value in ("", "*") and vr != "UI":
         return None
@@ -160,7 +181,10 @@ def condition_for(keyword: str, vr: str, raw: str) -> Condition | None:
         return Condition(keyword, "single", vr, value=uids[0]) if uids else None
     if vr in RANGE_VRS and "-" in value and not (vr == "DT" and _is_offset_only(value)):
         low, _, high = value.partition("-")
+        _check_temporal(keyword, vr, (low.strip(), high.strip()))
         return Condition(keyword, "range", vr, low=low.strip(), high=high.strip())
+    if vr in RANGE_VRS:
+        _check_temporal(keyword, vr, (value,))
     if vr not in WILDCARD_FREE_VRS and has_wildcard(value):
         return Condition(keyword, "wildcard", vr, value=value)
     return Condition(keyword, "single", vr, value=value)
@@ -197,13 +221,19 @@ def _level_of(keyword: str, model: str) -> Level | None:
 
 
 def parse_identifier(
-    identifier: Dataset, model: str, *, case_insensitive_names: bool = True
+    identifier: Dataset,
+    model: str,
+    *,
+    case_insensitive_names: bool = True,
+    relational: bool = False,
 ) -> Query:
     """The query a C-FIND identifier asks for, in the given information model.
 
     Raises ``InvalidQuery`` when the level is missing or not in the model,
     when a unique key of a level above is missing, or when a key below the
-    level carries a value (PS3.4 C.4.1.2.2.1: hierarchical queries only).
+    level carries a value (PS3.4 C.4.1.2.2.1: hierarchical queries).
+    ``relational`` (QIDO-RS, PS3.4 C.4.1.2.2.2) lets any key of the level or
+    above constrain the match without the unique keys above.
     """
     if model not in MODEL_LEVELS:
         raise InvalidQuery(f"unknown information model {model!r}")
@@ -239,7 +269,7 @@ def parse_identifier(
         if LEVELS.index(key_level) > depth:
             raise InvalidQuery(f"{keyword} is below the {level} level and cannot be matched")
         conditions.append(condition)
-    for above in LEVELS[first:depth]:
+    for above in LEVELS[first:depth] if not relational else ():
         unique = UNIQUE_KEYS[above]
         if model == "study" and above == "PATIENT":
             continue

@@ -24,3 +24,20 @@ def get_settings(request: Request) -> Settings:
 
 ArchiveDep = Annotated[Archive, Depends(get_archive)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def public_base(request: Request) -> str:
+    """The base URL (no trailing slash) that URLs in answers start with.
+
+    ``[http] public_url`` when set; else the request's own, with the port this
+    server listens on added when the client's Host header left it out.
+    """
+    settings: Settings = request.app.state.settings
+    if settings.http.public_url:
+        return settings.http.public_url.rstrip("/")
+    base = str(request.base_url).rstrip("/")
+    host = request.headers.get("host", "")
+    server = request.scope.get("server")
+    if host and ":" not in host.rsplit("]", 1)[-1] and server and server[1] not in (80, 443):
+        base = base.replace(f"://{host}", f"://{host}:{server[1]}", 1)
+    return base
