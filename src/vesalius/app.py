@@ -22,7 +22,9 @@ from typing import TypeVar
 from pydicom import config as pydicom_config
 
 from vesalius.archive.archive import Archive
+from vesalius.archive.runner import JobRunner
 from vesalius.dimse.association import AssociationGate
+from vesalius.dimse.remote import DimseRemoteAEs
 from vesalius.dimse.server import DicomServer, listening_socket
 from vesalius.settings import Settings
 from vesalius.web.app import create_app
@@ -85,14 +87,15 @@ class Node:
         self.gate = make_gate(settings)
         self.socket = listening_socket(settings.dicom.host, settings.dicom.port)
         self.dicom = DicomServer(settings, self.archive, self.gate, self.socket)
-        self.http = (
-            HttpServer(
-                create_app(self.archive, settings),
+        self.http: HttpServer | None = None
+        self.runner: JobRunner | None = None
+        if http:
+            remote = DimseRemoteAEs(self.archive, settings)
+            self.runner = JobRunner(self.archive, remote)
+            self.http = HttpServer(
+                create_app(self.archive, settings, remote=remote),
                 listening_socket(settings.http.host, settings.http.port),
             )
-            if http
-            else None
-        )
 
     @property
     def http_port(self) -> int:
@@ -116,6 +119,8 @@ class Node:
         self.dicom.start()
         if self.http is not None:
             self.http.start()
+        if self.runner is not None:
+            self.runner.start()
         LOG.info(
             "%s listening for DICOM on %s:%d",
             self.settings.dicom.ae_title,
@@ -128,6 +133,8 @@ class Node:
         """Stop serving and close the archive."""
         if self.http is not None:
             self.http.stop()
+        if self.runner is not None:
+            self.runner.stop()
         self.dicom.stop()
         self.socket.close()
         self.archive.close()
@@ -203,7 +210,9 @@ def serve(settings: Settings) -> int:
     stop = _wait_for_stop_signal()
     archive = Archive.open(settings)
     server = DicomServer(settings, archive, gate, sock).start()
-    http = HttpServer(create_app(archive, settings), http_socket).start()
+    remote = DimseRemoteAEs(archive, settings)
+    http = HttpServer(create_app(archive, settings, remote=remote), http_socket).start()
+    runner = JobRunner(archive, remote).start()  # send and retrieve jobs of /api
     LOG.info(
         "%s listening for DICOM on %s:%d with %d receiving process(es), HTTP on %s:%d; data in %s",
         settings.dicom.ae_title,
@@ -224,6 +233,7 @@ def serve(settings: Settings) -> int:
                 children.add(_spawn(settings, gate, sock, http_socket))
     LOG.info("stopping")
     http.stop()
+    runner.stop()
     server.stop()
     for pid in children:
         with contextlib.suppress(ProcessLookupError):

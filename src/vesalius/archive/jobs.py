@@ -90,15 +90,15 @@ class Jobs:
         encoded = json.dumps(params) if params is not None else ""
         return Job(self.table, self.table.create(kind, description, owner, params=encoded))
 
-    def claim(self, kinds: tuple[str, ...]) -> tuple[Job, dict[str, Any]] | None:
+    def claim(self, kinds: tuple[str, ...]) -> tuple[Job, str, dict[str, Any]] | None:
         """Take the oldest ``pending`` job of these kinds to run it here: its handle (already
-        ``running``) and its params; None when no such job waits."""
+        ``running``), its kind and its params; None when no such job waits."""
         row = self.table.claim(kinds)
         if row is None:
             return None
         job = Job(self.table, row.id)
         job.state = "running"
-        return job, json.loads(row.params) if row.params else {}
+        return job, row.kind, json.loads(row.params) if row.params else {}
 
     def get(self, job_id: int) -> JobRow | None:
         """One job by id, or None."""

@@ -11,6 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from vesalius import __version__
 from vesalius.archive.archive import Archive
+from vesalius.archive.remote import RemoteAEs
 from vesalius.settings import Settings
 from vesalius.web import errors
 from vesalius.web.api import router as api_router
@@ -18,8 +19,12 @@ from vesalius.web.dicomweb.routes import router as dicomweb_router
 from vesalius.web.wado_uri import router as wado_uri_router
 
 
-def create_app(archive: Archive, settings: Settings) -> FastAPI:
-    """The HTTP front door of ``archive``: DICOMweb, WADO-URI and the management API."""
+def create_app(archive: Archive, settings: Settings, *, remote: RemoteAEs | None = None) -> FastAPI:
+    """The HTTP front door of ``archive``: DICOMweb, WADO-URI and the management API.
+
+    ``remote`` is how the API reaches the ``[[peers]]`` (echo, query, send,
+    retrieve); without it those endpoints answer 503.
+    """
     app = FastAPI(
         title="Vesalius",
         version=__version__,
@@ -27,6 +32,7 @@ def create_app(archive: Archive, settings: Settings) -> FastAPI:
     )
     app.state.archive = archive
     app.state.settings = settings
+    app.state.remote = remote
     errors.install(app)
     if settings.http.cors_origins:
         app.add_middleware(

@@ -1,0 +1,157 @@
+"""The job runner: a thread that takes queued send and retrieve jobs and does them.
+
+Jobs are rows of the index (``archive.jobs``); the runner claims the oldest
+``pending`` one of its kinds (a claim succeeds only while the row is still
+pending, so a job cancelled before it starts is never run), hands it to the
+``RemoteAEs`` implementation, and finishes it ``done``, ``failed`` or
+``cancelled``. One job runs at a time: outbound associations are few and long,
+and one at a time keeps a peer from being flooded by its own archive.
+
+Between instances the work asks ``cancelled()``, which reads the job's row
+(at most every ``CANCEL_CHECK_INTERVAL`` seconds); when someone has cancelled
+it, the work stops and the job stays ``cancelled``.
+
+Nothing is resumed across restarts: a job left ``pending`` or ``running`` by
+a process that ended is marked failed at the next start (``prepare_archive``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from vesalius.archive.archive import Archive
+from vesalius.archive.jobs import Job
+from vesalius.archive.remote import KINDS, RETRIEVE, SEND, Outcome, RemoteAEs
+from vesalius.model.errors import ArchiveError
+
+LOG = logging.getLogger("vesalius.jobs")
+
+POLL_INTERVAL = 0.25
+"""Seconds between two looks for pending jobs while idle (one indexed read each)."""
+CANCEL_CHECK_INTERVAL = 0.25
+"""Seconds between two reads of a running job's state."""
+MAX_ERRORS_SHOWN = 3
+
+
+class CancelWatch:
+    """``cancelled()`` for one job: True once its row says ``cancelled``.
+
+    Reads the row at most every ``interval`` seconds, so that asking after each
+    instance costs nothing on a fast send.
+    """
+
+    def __init__(self, archive: Archive, job_id: int, interval: float = CANCEL_CHECK_INTERVAL):
+        self.archive = archive
+        self.job_id = job_id
+        self.interval = interval
+        self._checked = 0.0
+        self._cancelled = False
+
+    def __call__(self) -> bool:
+        """True when the job was cancelled (sticky once seen)."""
+        now = time.monotonic()
+        if not self._cancelled and now - self._checked >= self.interval:
+            self._checked = now
+            self._cancelled = self.read()
+        return self._cancelled
+
+    def read(self) -> bool:
+        """Read the row now: True when it is ``cancelled``."""
+        row = self.archive.jobs.get(self.job_id)
+        return row is not None and row.state == "cancelled"
+
+
+class JobRunner:
+    """Runs queued ``send`` and ``retrieve`` jobs of ``archive`` through ``remote``."""
+
+    def __init__(
+        self, archive: Archive, remote: RemoteAEs, poll_interval: float = POLL_INTERVAL
+    ) -> None:
+        self.archive = archive
+        self.remote = remote
+        self.poll_interval = poll_interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="jobs", daemon=True)
+
+    def start(self) -> JobRunner:
+        """Take jobs in the background."""
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Take no more jobs; wait a while for the one running (it is left ``running``
+        if it does not end in time, and marked failed at the next start)."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                ran = self.run_once()
+            except Exception:
+                LOG.exception("job runner: could not take a job")
+                ran = False
+            if not ran:
+                self._stop.wait(self.poll_interval)
+
+    def run_once(self) -> bool:
+        """Claim one pending job and run it to its end; False when none was waiting."""
+        claimed = self.archive.jobs.claim(KINDS)
+        if claimed is None:
+            return False
+        job, kind, params = claimed
+        self.run(job, kind, params)
+        return True
+
+    def run(self, job: Job, kind: str, params: dict[str, Any]) -> None:
+        """Do one claimed job and finish it; never raises."""
+        watch = CancelWatch(self.archive, job.id)
+        peer = str(params.get("peer", ""))
+        studies = [str(uid) for uid in params.get("studies") or []]
+        try:
+            if kind == SEND:
+                outcome = self.remote.send(job, peer, studies, watch)
+            elif kind == RETRIEVE:
+                outcome = self.remote.retrieve(job, peer, studies, watch)
+            else:
+                raise ArchiveError(f"no runner for jobs of kind {kind!r}")
+        except ArchiveError as exc:
+            LOG.warning("job %d (%s) failed: %s", job.id, kind, exc)
+            self._finish(job, watch, Outcome(errors=[str(exc)]))
+            return
+        except Exception as exc:
+            LOG.exception("job %d (%s) failed", job.id, kind)
+            self._finish(job, watch, Outcome(errors=[f"internal error: {exc}"]))
+            return
+        self._finish(job, watch, outcome)
+
+    def _finish(self, job: Job, watch: CancelWatch, outcome: Outcome) -> None:
+        if outcome.cancelled or watch.read():
+            job.finish("cancelled", error="cancelled", result=outcome.result)
+        elif outcome.errors or job.failed:
+            job.finish("failed", error=_summary(outcome.errors, job), result=outcome.result)
+        else:
+            job.finish("done", result=outcome.result)
+        LOG.info(
+            "job %d %s: %d done, %d failed of %d",
+            job.id,
+            job.state,
+            job.done,
+            job.failed,
+            job.total,
+        )
+
+
+def _summary(errors: list[str], job: Job) -> str:
+    """One line: how many failed, and the first few reasons."""
+    shown = "; ".join(errors[:MAX_ERRORS_SHOWN])
+    if len(errors) > MAX_ERRORS_SHOWN:
+        shown += f"; and {len(errors) - MAX_ERRORS_SHOWN} more"
+    if job.failed:
+        counts = f"{job.failed} of {job.total} instance(s) failed"
+        return f"{counts}: {shown}" if shown else counts
+    return shown
