@@ -88,11 +88,13 @@ def stock(node: Node, names: list[str]) -> None:
         node.archive.store_file(corpus_file(name).read_bytes())
 
 
-def local_settings(tmp_path: Path, dicom_port: int, remote_port: int, **extra: Any) -> Settings:
+def local_settings(
+    tmp_path: Path, dicom_port: int, remote_port: int, ae_title: str = LOCAL_AET, **extra: Any
+) -> Settings:
     """The node under test, with the remote as a C-GET, a C-MOVE and a dead peer."""
     return node_settings(
         tmp_path / "local",
-        dicom={"port": dicom_port, "ae_title": LOCAL_AET},
+        dicom={"port": dicom_port, "ae_title": ae_title},
         peers=[
             peer("by-get", REMOTE_AET, remote_port, ["store", "find", "get"]),
             peer("by-move", REMOTE_AET, remote_port, ["store", "find", "move"]),
@@ -287,6 +289,25 @@ def test_retrieve_pulls_studies_from_the_peer(pair: Pair, peer_name: str, method
     assert f'"method": "{method}"' in row.result
 
 
+def test_retrieve_by_move_from_a_peer_that_does_not_know_us(
+    tmp_path: Path, remote_node: tuple[Node, int]
+) -> None:
+    remote, _local_port = remote_node
+    settings = local_settings(tmp_path / "stranger", free_port(), remote.dicom_port, "STRANGER")
+    with (
+        Node(settings, http=True) as local,
+        httpx.Client(base_url=f"{local.base_url}/api") as client,
+    ):
+        answer = client.post("/retrieve", json={"peer": "by-move", "studies": [CT_STUDY, MR_STUDY]})
+        jobs = local.archive.jobs
+        wait_for(lambda: jobs.get(answer.json()["id"]).state in FINISHED, timeout=60)  # type: ignore[union-attr]
+        row = jobs.get(answer.json()["id"])
+        assert local.archive.instances(study_uids=[CT_STUDY, MR_STUDY]) == []
+    assert row is not None and row.state == "failed"
+    assert "does not know STRANGER as a move destination (A801)" in row.error
+    assert row.error.count("A801") == 1  # the second study is not tried
+
+
 def test_retrieve_of_a_study_the_peer_lacks_fails(pair: Pair) -> None:
     answer = pair.client.post("/retrieve", json={"peer": "by-get", "studies": ["1.2.3.4"]})
     row = pair.wait_job(answer.json()["id"])
@@ -318,7 +339,7 @@ def test_cancelled_before_it_starts_is_never_run(quiet_local: tuple[Node, Node])
     local, _remote = quiet_local
     stock(local, MR_SERIES[6:])
     job = queue_send(local.archive.jobs, "by-get", [MR_STUDY])
-    local.archive.jobs.table.update(job.id, state="cancelled")
+    assert local.archive.jobs.table.cancel(job.id)
     runner = JobRunner(local.archive, DimseRemoteAEs(local.archive, local.settings))
     assert runner.run_once() is False
     assert local.archive.jobs.get(job.id).state == "cancelled"  # type: ignore[union-attr]
@@ -332,7 +353,7 @@ def test_cancelled_while_running_stops_between_instances(quiet_local: tuple[Node
     assert claimed is not None
     job, kind, params = claimed
     assert (job.id, kind, params) == (queued.id, "send", {"peer": "by-get", "studies": [MR_STUDY]})
-    local.archive.jobs.table.update(job.id, state="cancelled")  # as /api/jobs/{id}/cancel does
+    assert local.archive.jobs.table.cancel(job.id)  # as /api/jobs/{id}/cancel does
 
     JobRunner(local.archive, DimseRemoteAEs(local.archive, local.settings)).run(job, kind, params)
 

@@ -43,7 +43,9 @@ class CancelWatch:
     instance costs nothing on a fast send.
     """
 
-    def __init__(self, archive: Archive, job_id: int, interval: float = CANCEL_CHECK_INTERVAL):
+    def __init__(
+        self, archive: Archive, job_id: int, interval: float = CANCEL_CHECK_INTERVAL
+    ) -> None:
         self.archive = archive
         self.job_id = job_id
         self.interval = interval

@@ -205,6 +205,8 @@ class DimseRemoteAEs:
             before["total"] += done + failed + warning
             job.progress(**before)
             outcome.errors.extend(self._study_errors(target, uid, report, method))
+            if report.status == MOVE_DESTINATION_UNKNOWN:
+                break  # every other study would be refused the same way
         return outcome
 
     def _study_errors(

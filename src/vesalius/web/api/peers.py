@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
+from vesalius.archive.archive import Archive
 from vesalius.archive.jobs import JobRow
 from vesalius.archive.remote import (
     RemoteAEs,
@@ -88,7 +89,7 @@ def job_json(row: JobRow) -> dict[str, Any]:
     }
 
 
-def _created(archive: ArchiveDep, job_id: int, response: Response) -> dict[str, Any]:
+def _created(archive: Archive, job_id: int, response: Response) -> dict[str, Any]:
     row = archive.jobs.get(job_id)
     if row is None:  # pragma: no cover - a row just written is there
         raise NotFound(f"no job {job_id}")
@@ -128,7 +129,9 @@ def echo_peer(name: str, settings: SettingsDep, remote: RemoteDep) -> dict[str, 
 
 
 @router.post("/query")
-def query_peer(body: QueryRequest, settings: SettingsDep, remote: RemoteDep) -> list[dict]:
+def query_peer(
+    body: QueryRequest, settings: SettingsDep, remote: RemoteDep
+) -> list[dict[str, Any]]:
     """C-FIND a peer: a bare array of matches, plain values keyed by keyword."""
     level = body.level.upper()
     if level not in LEVELS:
