@@ -373,6 +373,10 @@ class Archive:
         """Raise unless the index answers a read."""
         statistics.ping(self.index.reader)
 
+    def count_jobs(self, *, kind: str | None = None, state: str | None = None) -> int:
+        """How many jobs there are, optionally of one kind and state."""
+        return self.jobs.table.count(kind=kind, state=state)
+
     def cancel_job(self, job_id: int) -> bool:
         """Cancel a pending or running job; False when it had already ended.
         ``NotFound`` when there is no such job."""

@@ -13,7 +13,7 @@ from vesalius import __version__
 from vesalius.archive.archive import Archive
 from vesalius.archive.remote import RemoteAEs
 from vesalius.settings import Settings
-from vesalius.web import errors
+from vesalius.web import errors, metrics
 from vesalius.web.api import router as api_router
 from vesalius.web.dicomweb.routes import router as dicomweb_router
 from vesalius.web.wado_uri import router as wado_uri_router
@@ -34,6 +34,7 @@ def create_app(archive: Archive, settings: Settings, *, remote: RemoteAEs | None
     app.state.settings = settings
     app.state.remote = remote
     errors.install(app)
+    metrics.install(app)
     if settings.http.cors_origins:
         app.add_middleware(
             CORSMiddleware,
