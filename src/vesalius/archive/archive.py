@@ -26,6 +26,7 @@ from vesalius.archive.inspection import Header, read_header
 from vesalius.archive.jobs import Jobs
 from vesalius.archive.listing import Listed, browse
 from vesalius.archive.parse import ParsedObject, parse_dataset, parse_file
+from vesalius.archive.metadata import BulkUri, metadata_bodies
 from vesalius.archive.query import Answer
 from vesalius.archive.query import find as find_matches
 from vesalius.archive.retrieve import resolve
@@ -271,6 +272,11 @@ class Archive:
                 names.append(f"instance {sop_instance_uid}")
             raise NotFound(f"no {' of '.join(reversed(names))} stored")
         return found
+
+    def metadata(self, instances: list[StoredInstance], bulk_uri: BulkUri) -> list[str]:
+        """The DICOM JSON of each instance as text (bulk values by ``bulk_uri``), kept
+        in the index once made so that later requests do not read the files."""
+        return metadata_bodies(self.index, self.blobs, instances, bulk_uri)
 
     def open_instance(self, sop_instance_uid: str) -> BinaryIO:
         """The stored Part 10 file of an instance; ``NotFound`` when there is none."""

@@ -147,3 +147,11 @@ jobs = Table(
 """Outbound work (sends, C-MOVE sub-operations, ...): kind send|move|get|retrieve|export|...,
 state pending|running|done|failed|cancelled, counts in instances; ``result`` is JSON;
 ``params`` is the JSON request a runner needs to do a queued job (peer, studies, ...)."""
+
+instance_metadata = Table(
+    "instance_metadata",
+    metadata,
+    Column("blob_name", String(200), primary_key=True),
+    Column("body", Text, nullable=False),
+)
+"""DICOM JSON of a stored file (bulk data by URI), written the first time it is asked for."""

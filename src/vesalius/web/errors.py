@@ -1,8 +1,9 @@
 """Failures mapped to HTTP statuses in one place.
 
 Archive errors carry their own ``http_status`` (``model.errors``); a bad
-request parameter is ``BadRequest`` (400); content negotiation that cannot be
-met is ``NotAcceptable`` (406). Every error answers JSON
+request parameter is ``BadRequest`` (400), and so is an image that cannot be
+decoded or a bad rendering parameter (``imaging.RenderError``); content
+negotiation that cannot be met is ``NotAcceptable`` (406). Every error answers JSON
 ``{"error": "<one line>"}``.
 """
 
@@ -12,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from vesalius.imaging import RenderError
 from vesalius.model.errors import ArchiveError
 
 
@@ -58,6 +60,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(HttpError)
     def _http_error(_request: Request, error: HttpError) -> JSONResponse:
         return error_response(error.status, str(error), error.headers)
+
+    @app.exception_handler(RenderError)
+    def _render_error(_request: Request, error: RenderError) -> JSONResponse:
+        return error_response(400, str(error))
 
     @app.exception_handler(RequestValidationError)
     def _validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
 from pydicom.dataset import Dataset
 
+from vesalius.model.dicomjson import add_text, elements_to_json
 from vesalius.model.matching import (
     ALWAYS_RETURNED,
     KEY_LEVELS,
@@ -27,7 +28,6 @@ from vesalius.model.matching import (
 )
 from vesalius.web.deps import ArchiveDep, SettingsDep, public_base
 from vesalius.web.dicomweb import dicomxml
-from vesalius.web.dicomweb.dicomjson import add_text, elements_to_json
 from vesalius.web.dicomweb.negotiation import DICOM_JSON, DICOM_XML, choose
 from vesalius.web.errors import BadRequest
 

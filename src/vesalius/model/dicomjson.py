@@ -1,8 +1,9 @@
 """The DICOM JSON model (PS3.18 F.2) of query answers and stored data sets.
 
-Answers of QIDO-RS come from the index as plain elements (``Answer``); they
-are written here directly. Metadata of stored instances comes from pydicom's
-``to_json_dict``, with bulk data replaced by a BulkDataURI (F.2.2).
+Answers of a query come from the index as plain elements (``Answer``); they
+are written here directly. Stored data sets go through pydicom's
+``to_json_dict`` element by element, with bulk data replaced by a
+BulkDataURI (F.2.2) without reading it.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pydicom.dataelem import DataElement
+from pydicom.datadict import dictionary_VR
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 
 from vesalius.model.encoding import Elements
@@ -70,36 +72,41 @@ def dataset_to_json(
 ) -> dict[str, Any]:
     """The DICOM JSON object of a stored data set, bulk data as BulkDataURI.
 
-    ``bulk_uri(path)`` gives the URI of the attribute at ``path`` (tags from
-    the top, items as ``tag/index/tag``).
+    ``bulk_uri(path)`` gives the URI of the attribute at ``path`` (tag keys
+    from the top, items as ``tag/index/tag``). A long binary value is not
+    read at all: a data set read with ``defer_size`` keeps it on disk.
     """
-
-    def handler(element: DataElement) -> str:
-        return bulk_uri(f"{prefix}{tag_key(element.tag)}")
-
     body: dict[str, Any] = {}
-    for element in dataset:
-        if element.tag.group == 0x0002:
+    for tag in dataset.keys():  # noqa: SIM118 - raw elements, not converted ones
+        if tag.group == 0x0002:
             continue
-        key = tag_key(element.tag)
+        key = tag_key(tag)
+        raw = dataset.get_item(tag)
+        vr = raw.VR or _dictionary_vr(tag)
+        if (
+            vr in BULK_VRS
+            and (raw.length if isinstance(raw, RawDataElement) else 0) > BULK_THRESHOLD
+        ):
+            body[key] = {"vr": vr, "BulkDataURI": bulk_uri(f"{prefix}{key}")}
+            continue
+        element = dataset[tag]
         if element.VR == "SQ":
             items = [
                 dataset_to_json(item, bulk_uri, prefix=f"{prefix}{key}/{index}/")
                 for index, item in enumerate(element.value)
             ]
             body[key] = {"vr": "SQ", "Value": items} if items else {"vr": "SQ"}
-        elif element.VR in BULK_VRS and _length(element) > BULK_THRESHOLD:
-            body[key] = {"vr": element.VR, "BulkDataURI": handler(element)}
+        elif element.VR in BULK_VRS and len(element.value or b"") > BULK_THRESHOLD:
+            body[key] = {"vr": element.VR, "BulkDataURI": bulk_uri(f"{prefix}{key}")}
         else:
-            body[key] = element.to_json_dict(BULK_THRESHOLD, handler)
+            uri = bulk_uri(f"{prefix}{key}")
+            body[key] = element.to_json_dict(BULK_THRESHOLD, lambda _element, uri=uri: uri)
     return body
 
 
-def _length(element: DataElement) -> int:
-    value = element.value
-    if value is None:
-        return 0
-    if isinstance(value, bytes | bytearray):
-        return len(value)
-    length = getattr(element, "length", None)
-    return int(length) if length else BULK_THRESHOLD + 1
+def _dictionary_vr(tag: int) -> str:
+    try:
+        vr = str(dictionary_VR(tag))
+    except KeyError:
+        return "UN"
+    return "OW" if "or" in vr else vr
