@@ -339,7 +339,7 @@ def test_cancelled_before_it_starts_is_never_run(quiet_local: tuple[Node, Node])
     local, _remote = quiet_local
     stock(local, MR_SERIES[6:])
     job = queue_send(local.archive.jobs, "by-get", [MR_STUDY])
-    assert local.archive.jobs.table.cancel(job.id)
+    assert local.archive.cancel_job(job.id)
     runner = JobRunner(local.archive, DimseRemoteAEs(local.archive, local.settings))
     assert runner.run_once() is False
     assert local.archive.jobs.get(job.id).state == "cancelled"  # type: ignore[union-attr]
@@ -353,7 +353,7 @@ def test_cancelled_while_running_stops_between_instances(quiet_local: tuple[Node
     assert claimed is not None
     job, kind, params = claimed
     assert (job.id, kind, params) == (queued.id, "send", {"peer": "by-get", "studies": [MR_STUDY]})
-    assert local.archive.jobs.table.cancel(job.id)  # as /api/jobs/{id}/cancel does
+    assert local.archive.cancel_job(job.id)  # as /api/jobs/{id}/cancel does
 
     JobRunner(local.archive, DimseRemoteAEs(local.archive, local.settings)).run(job, kind, params)
 

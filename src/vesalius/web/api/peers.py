@@ -8,7 +8,6 @@ durable job (``201`` with the job) that the job runner does in the background.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Annotated, Any
 
@@ -16,7 +15,6 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
 from vesalius.archive.archive import Archive
-from vesalius.archive.jobs import JobRow
 from vesalius.archive.remote import (
     RemoteAEs,
     RemoteError,
@@ -26,6 +24,7 @@ from vesalius.archive.remote import (
 )
 from vesalius.model.errors import NotFound
 from vesalius.model.keys import LEVELS
+from vesalius.web.api.jobs import job_json
 from vesalius.web.deps import ArchiveDep, SettingsDep
 from vesalius.web.errors import BadRequest, HttpError
 
@@ -74,19 +73,6 @@ class RetrieveRequest(BaseModel):
 
     peer: str = Field(description="Name of a [[peers]] entry.")
     studies: list[str] = Field(min_length=1, description="Study Instance UIDs to pull.")
-
-
-def job_json(row: JobRow) -> dict[str, Any]:
-    """A job as the API shows it (DESIGN.md: the job shape)."""
-    return {
-        "id": row.id,
-        "kind": row.kind,
-        "state": row.state,
-        "description": row.description,
-        "progress": {"done": row.done, "failed": row.failed, "total": row.total},
-        "error": row.error or None,
-        "result": json.loads(row.result) if row.result else None,
-    }
 
 
 def _created(archive: Archive, job_id: int, response: Response) -> dict[str, Any]:
