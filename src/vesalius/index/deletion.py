@@ -6,8 +6,9 @@ handed to ``retire`` inside the same transaction, so that the blob store
 journals it for removal; if the process dies before the blobs are deleted,
 recovery finds them journaled and no longer referenced, and removes them.
 
-``delete_rows`` is the one place that knows which tables hold rows keyed to
-instances: a table added later (metadata, annotations) adds its DELETE there.
+``delete_dependents`` is the one place that knows which other tables hold rows
+keyed to instances or their files: a table added later (kept metadata,
+annotations) is listed there and goes in the same transaction.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from vesalius.model.errors import InvalidQuery, NotFound
 KEYED_TO_INSTANCES: tuple[tuple[Table, Column[int]], ...] = ()
 """(table, column holding ``instances.pk``) of every table whose rows belong to an instance;
 their rows are deleted with the instance's."""
+KEYED_TO_BLOBS: tuple[tuple[Table, Column[str]], ...] = ()
+"""(table, column holding ``instances.blob_name``) of every table whose rows belong to a
+stored file (kept metadata, renderings); their rows are deleted with the instance's."""
 Retire = Callable[[list[str]], None]
 """Called with the blob names about to lose their index rows, inside the transaction."""
 
@@ -112,9 +116,7 @@ def delete_rows(connection: Connection, scope: _Scope, retire: Retire) -> Remove
         connection.execute(select(instances.c.blob_name).where(scope.instances)).scalars()
     )
     retire(blob_names)
-    doomed = select(instances.c.pk).where(scope.instances)
-    for table, instance_pk in KEYED_TO_INSTANCES:
-        connection.execute(delete(table).where(instance_pk.in_(doomed)))
+    delete_dependents(connection, scope.instances)
     removed_instances = connection.execute(delete(instances).where(scope.instances)).rowcount
     removed_series = connection.execute(
         delete(series).where(scope.series, ~exists().where(instances.c.series_pk == series.c.pk))
@@ -134,6 +136,21 @@ def delete_rows(connection: Connection, scope: _Scope, retire: Retire) -> Remove
         int(removed_instances or 0),
         tuple(blob_names),
     )
+
+
+def delete_dependents(connection: Connection, doomed: ColumnElement[bool]) -> None:
+    """Delete the rows of other tables that belong to the instances ``doomed`` selects.
+
+    The one place to extend when a table keyed to instances or their files is added
+    (``KEYED_TO_INSTANCES``, ``KEYED_TO_BLOBS``); it runs before the instances go.
+    """
+    for table, instance_pk in KEYED_TO_INSTANCES:
+        connection.execute(
+            delete(table).where(instance_pk.in_(select(instances.c.pk).where(doomed)))
+        )
+    for table, blob_name in KEYED_TO_BLOBS:
+        blobs = select(instances.c.blob_name).where(doomed)
+        connection.execute(delete(table).where(blob_name.in_(blobs)))
 
 
 def remove(index: Index, level: str, target: str | int, retire: Retire) -> Removed:

@@ -107,10 +107,25 @@ class RequestMetrics:
         try:
             await self.app(scope, receive, send_and_note)
         finally:
-            route = getattr(scope.get("route"), "path", None) or UNMATCHED
-            self.metrics.observe(
-                scope.get("method", ""), route, status, time.perf_counter() - started
-            )
+            seconds = time.perf_counter() - started
+            self.metrics.observe(scope.get("method", ""), route_template(scope), status, seconds)
+
+
+def route_template(scope: Scope) -> str:
+    """The template of the route a request matched (``/api/studies/{study_uid}``).
+
+    Rebuilt from the path and the path parameters the router found, so that it
+    holds the prefixes of included routers and mounts; ``UNMATCHED`` when no
+    route matched.
+    """
+    if scope.get("route") is None:
+        return UNMATCHED
+    path = str(scope.get("path", ""))
+    params = {str(value): name for name, value in (scope.get("path_params") or {}).items()}
+    for value, name in params.items():
+        if "/" in value and path.endswith(value):  # a {name:path} parameter
+            path = path[: -len(value)] + f"{{{name}}}"
+    return "/".join(f"{{{params[part]}}}" if part in params else part for part in path.split("/"))
 
 
 def install(app: FastAPI) -> None:
