@@ -25,10 +25,13 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from pynetdicom import AE
 from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind
+from sqlalchemy import func, select
 
 from conftest import corpus_file, make_settings
 from vesalius.app import Node
 from vesalius.archive.archive import Archive
+from vesalius.index import metadata as kept_metadata
+from vesalius.index.tables import instance_metadata
 
 CT_IMAGE = "1.2.840.10008.5.1.4.1.1.2"
 MR_IMAGE = "1.2.840.10008.5.1.4.1.1.4"
@@ -363,6 +366,18 @@ def test_delete_study_removes_files_empty_patient_and_c_find_match(loaded: Loade
     assert os.listdir(journal) == []
 
 
+def test_delete_drops_the_kept_metadata_of_the_files(loaded: Loaded) -> None:
+    study_uid = loaded.studies["S1"]
+    blob_names = [item.blob_name for item in loaded.node.archive.instances(study_uids=[study_uid])]
+    kept_metadata.keep(loaded.node.archive.index, {name: "{}" for name in blob_names})
+    kept = select(func.count()).where(instance_metadata.c.blob_name.in_(blob_names))
+    with loaded.node.archive.index.reader.connect() as connection:
+        assert connection.execute(kept).scalar_one() == 5
+    assert loaded.client.delete(f"/studies/{study_uid}").status_code == 204
+    with loaded.node.archive.index.reader.connect() as connection:
+        assert connection.execute(kept).scalar_one() == 0
+
+
 def test_delete_series_keeps_the_study_until_its_last_series(loaded: Loaded) -> None:
     first, second = loaded.series["S1"]
     assert loaded.client.delete(f"/series/{first}").status_code == 204
@@ -396,6 +411,8 @@ import os, signal, sys
 from pathlib import Path
 from vesalius.settings import load_settings
 from vesalius.archive.archive import Archive
+from vesalius.index import metadata as kept_metadata
+from vesalius.index.tables import instance_metadata
 
 data_dir, study_uid, moment = sys.argv[1:4]
 settings = load_settings(Path(os.devnull), {{"storage": {{"data_dir": data_dir}}}})

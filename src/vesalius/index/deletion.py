@@ -19,13 +19,15 @@ from dataclasses import dataclass
 from sqlalchemy import Column, ColumnElement, Connection, Table, delete, exists, select
 
 from vesalius.index.index import Index
-from vesalius.index.tables import instances, patients, series, studies
+from vesalius.index.tables import instance_metadata, instances, patients, series, studies
 from vesalius.model.errors import InvalidQuery, NotFound
 
 KEYED_TO_INSTANCES: tuple[tuple[Table, Column[int]], ...] = ()
 """(table, column holding ``instances.pk``) of every table whose rows belong to an instance;
 their rows are deleted with the instance's."""
-KEYED_TO_BLOBS: tuple[tuple[Table, Column[str]], ...] = ()
+KEYED_TO_BLOBS: tuple[tuple[Table, Column[str]], ...] = (
+    (instance_metadata, instance_metadata.c.blob_name),
+)
 """(table, column holding ``instances.blob_name``) of every table whose rows belong to a
 stored file (kept metadata, renderings); their rows are deleted with the instance's."""
 Retire = Callable[[list[str]], None]
