@@ -86,13 +86,18 @@ def page(
     ``row_key`` narrows the matches to the row of the level with that primary
     key (a patient by its id). Instance rows also carry ``FILE_KEYS``.
     """
-    statement = sql.build_select(query, engine.dialect.name)
-    statement = statement.add_columns(sql.TABLES[query.level].c.pk.label(ROW_KEY))
+    key = sql.TABLES[query.level].c.pk
+    ordering = order_by(query.level, sort)
+    # The page's keys first, on the bare match; then the answer's columns (counts and
+    # modalities are subqueries) for those rows only, not for the ones skipped.
+    keys = sql.build_select(dataclasses.replace(query, return_keys=()), engine.dialect.name)
+    if row_key is not None:
+        keys = keys.where(key == row_key)
+    keys = keys.order_by(*ordering).limit(limit).offset(offset)
+    statement = sql.build_select(query, engine.dialect.name).add_columns(key.label(ROW_KEY))
     if query.level == "IMAGE":
         statement = statement.add_columns(*(c.label(k) for k, c in FILE_KEYS.items()))
-    if row_key is not None:
-        statement = statement.where(sql.TABLES[query.level].c.pk == row_key)
-    statement = statement.order_by(*order_by(query.level, sort)).limit(limit).offset(offset)
+    statement = statement.where(key.in_(keys.scalar_subquery())).order_by(*ordering)
     with engine.connect() as connection:
         return [dict(row) for row in connection.execute(statement).mappings()]
 
