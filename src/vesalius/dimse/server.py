@@ -96,7 +96,9 @@ def build_ae(settings: Settings) -> AE:
 def listening_socket(host: str, port: int) -> socket.socket:
     """A bound, listening TCP socket that receiving processes can share."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP named explicitly: asyncio (the HTTP listener) sets TCP_NODELAY on
+    # accepted sockets only when their protocol says TCP, else each answer waits ~40 ms.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(128)

@@ -189,6 +189,11 @@ def _distinct_list(column: Any, dialect: str, *conditions: ColumnElement[bool]) 
     return select(aggregate).where(*conditions).scalar_subquery()
 
 
+_INNER_STUDIES = studies.alias("inner_studies")
+_INNER_SERIES = series.alias("inner_series")
+_INNER_INSTANCES = instances.alias("inner_instances")
+
+
 def _computed(keyword: str, dialect: str) -> Any:
     """The correlated subquery that computes one attribute of the levels below.
 
@@ -196,11 +201,7 @@ def _computed(keyword: str, dialect: str) -> Any:
     row even when the outer query joins the same tables (a series-level query
     asking for NumberOfStudyRelatedSeries, say).
     """
-    inner_studies, inner_series, inner_instances = (
-        studies.alias("inner_studies"),
-        series.alias("inner_series"),
-        instances.alias("inner_instances"),
-    )
+    inner_studies, inner_series, inner_instances = _INNER_STUDIES, _INNER_SERIES, _INNER_INSTANCES
     of_patient = inner_studies.c.patient_pk == patients.c.pk
     of_study = inner_series.c.study_pk == studies.c.pk
     series_of_study = inner_series.c.study_pk == inner_studies.c.pk

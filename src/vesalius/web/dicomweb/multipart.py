@@ -38,7 +38,24 @@ class Part:
 
 
 def stream(parts: Iterable[Part], boundary: str) -> Iterator[bytes]:
-    """The body of a multipart/related response, chunk by chunk."""
+    """The body of a multipart/related response, in chunks of about ``CHUNK`` bytes.
+
+    Pieces are gathered up to that size: each chunk costs the server a hand-over
+    from the thread that reads to the event loop that sends.
+    """
+    pending: list[bytes] = []
+    size = 0
+    for piece in _pieces(parts, boundary):
+        pending.append(piece)
+        size += len(piece)
+        if size >= CHUNK:
+            yield b"".join(pending)
+            pending, size = [], 0
+    if pending:
+        yield b"".join(pending)
+
+
+def _pieces(parts: Iterable[Part], boundary: str) -> Iterator[bytes]:
     for part in parts:
         head = "".join(f"{name}: {value}\r\n" for name, value in part.headers.items())
         yield f"--{boundary}\r\n{head}\r\n".encode()
