@@ -9,19 +9,20 @@ stops at its next look. A job that has ended cannot be cancelled (409).
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from vesalius.index.jobs import STATES, JobRow
+from vesalius.archive.jobs import JobRow
 from vesalius.model.errors import NotFound
 from vesalius.web.deps import ArchiveDep
-from vesalius.web.errors import BadRequest, HttpError
+from vesalius.web.errors import HttpError
 
 router = APIRouter()
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
+State = Literal["pending", "running", "done", "failed", "cancelled"]
 
 
 class Conflict(HttpError):
@@ -63,16 +64,12 @@ def job_json(row: JobRow) -> dict[str, Any]:
 def list_jobs(
     response: Response,
     archive: ArchiveDep,
-    state: Annotated[
-        str | None, Query(description="pending, running, done, failed, cancelled")
-    ] = None,
+    state: Annotated[State | None, Query(description="Only jobs in this state.")] = None,
     kind: Annotated[str | None, Query(description="send, move, get, retrieve, ...")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[dict[str, Any]]:
     """Jobs, newest first; the total in ``X-Total-Count``."""
-    if state is not None and state not in STATES:
-        raise BadRequest(f"state: {state!r} is not one of {', '.join(STATES)}")
     rows = archive.jobs.list(kind=kind, state=state, limit=limit, offset=offset)
     response.headers["X-Total-Count"] = str(archive.count_jobs(kind=kind, state=state))
     return [job_json(row) for row in rows]
