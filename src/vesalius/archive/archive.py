@@ -25,8 +25,8 @@ from vesalius.archive.filemeta import file_meta_bytes
 from vesalius.archive.inspection import Header, read_header
 from vesalius.archive.jobs import Jobs
 from vesalius.archive.listing import Listed, browse
-from vesalius.archive.parse import ParsedObject, parse_dataset, parse_file
 from vesalius.archive.metadata import BulkUri, metadata_bodies
+from vesalius.archive.parse import ParsedObject, parse_dataset, parse_file
 from vesalius.archive.query import Answer
 from vesalius.archive.query import find as find_matches
 from vesalius.archive.retrieve import resolve
