@@ -522,3 +522,16 @@ def test_tags_report_native_pixel_data_length(loaded: Loaded) -> None:
     assert tags["PixelData"]["vr"] == "OW"
     assert tags["PatientName"]["value"] == "DOE^JOHN"
     assert loaded.client.get("/instances/1.2.3/tags").status_code == 404
+
+
+def test_tags_show_long_values_in_sequences_as_sizes(web_node: Node) -> None:
+    path = corpus_file("dicompyler-core/rtss.dcm")
+    result = web_node.archive.store_file(path.read_bytes())
+    answer = httpx.get(f"{web_node.base_url}/api/instances/{result.sop_instance_uid}/tags")
+    assert answer.status_code == 200
+    assert len(answer.content) < path.stat().st_size  # contours are not inlined
+    contours = next(item for item in answer.json() if item["keyword"] == "ROIContourSequence")
+    first_roi = {item["keyword"]: item for item in contours["value"][0]}
+    first_contour = {item["keyword"]: item for item in first_roi["ContourSequence"]["value"][0]}
+    shown = first_contour["ContourData"]["value"]
+    assert shown.startswith("<") and shown.endswith(" bytes>") and int(shown[1:-7]) > 1024

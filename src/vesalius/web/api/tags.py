@@ -2,9 +2,10 @@
 
 Each element is ``{"tag": "(0010,0010)", "keyword", "name", "vr", "value"}``:
 the value as one string (several values joined by ``\\``), a sequence as a
-list of items (each a list of elements), and binary or long values as
-``"<N bytes>"`` rather than inline. The file meta information comes first,
-the pixel data (never read, only measured) last.
+list of items (each a list of elements), and binary values or values longer
+than 1 KiB (contours, waveforms) as ``"<N bytes>"`` rather than inline. The
+file meta information comes first, the pixel data (never read, only measured)
+last.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.tag import BaseTag, Tag
 
-from vesalius.archive.inspection import Header
+from vesalius.archive.inspection import DEFER_SIZE, Header
 
 BINARY_VRS = frozenset(("OB", "OD", "OF", "OL", "OV", "OW", "UN"))
+LONG_VALUE = DEFER_SIZE
+"""Values longer than this (bytes) show as their size, in sequences as at the top level."""
 
 
 def header_json(header: Header) -> list[dict[str, Any]]:
@@ -81,8 +84,11 @@ def _text(element: DataElement) -> str:
     if element.VR in BINARY_VRS or isinstance(value, bytes | bytearray):
         return f"<{len(value)} bytes>"
     if isinstance(value, MultiValue | list | tuple):
-        return "\\".join(str(item) for item in value)
-    return str(value)
+        text = "\\".join(str(item) for item in value)
+    else:
+        text = str(value)
+    size = len(text.encode("utf-8"))
+    return f"<{size} bytes>" if size > LONG_VALUE else text
 
 
 def _name(tag: BaseTag) -> str:
