@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import email
 import email.policy
 import io
@@ -203,3 +204,17 @@ def test_malformed_multipart_stores_nothing(web_node: Node) -> None:
     answer = httpx.post(url, content=body, headers={"Content-Type": "application/dicom"})
     assert answer.status_code == 400
     assert web_node.archive.index.counts()["instances"] == 0
+
+
+SMALL_BINARY = "dcm4che/test-data/US-PAL-8-10x-echo"  # a 512-byte palette in OW, inline
+
+
+def test_metadata_keeps_small_binary_values_inline(web_node: Node) -> None:
+    web_node.archive.store_file(corpus_file(SMALL_BINARY).read_bytes())
+    study, series, _instance = uids_of(SMALL_BINARY)
+    (metadata,) = client(web_node).retrieve_series_metadata(study, series)
+    palette = metadata["00281201"]
+    assert palette["vr"] == "OW" and "InlineBinary" in palette
+    stored = dcmread(corpus_file(SMALL_BINARY))
+    assert base64.b64decode(palette["InlineBinary"]) == stored.RedPaletteColorLookupTableData
+    assert "BulkDataURI" in metadata["7FE00010"]

@@ -92,10 +92,9 @@ class Node:
         if http:
             remote = DimseRemoteAEs(self.archive, settings)
             self.runner = JobRunner(self.archive, remote)
-            self.http = HttpServer(
-                create_app(self.archive, settings, remote=remote),
-                listening_socket(settings.http.host, settings.http.port),
-            )
+            app = create_app(self.archive, settings, remote=remote)
+            app.state.dicom_port = self.dicom_port
+            self.http = HttpServer(app, listening_socket(settings.http.host, settings.http.port))
 
     @property
     def http_port(self) -> int:
@@ -211,7 +210,9 @@ def serve(settings: Settings) -> int:
     archive = Archive.open(settings)
     server = DicomServer(settings, archive, gate, sock).start()
     remote = DimseRemoteAEs(archive, settings)
-    http = HttpServer(create_app(archive, settings, remote=remote), http_socket).start()
+    app = create_app(archive, settings, remote=remote)
+    app.state.dicom_port = sock.getsockname()[1]
+    http = HttpServer(app, http_socket).start()
     runner = JobRunner(archive, remote).start()  # send and retrieve jobs of /api
     LOG.info(
         "%s listening for DICOM on %s:%d with %d receiving process(es), HTTP on %s:%d; data in %s",

@@ -100,7 +100,7 @@ def dataset_to_json(
             body[key] = {"vr": element.VR, "BulkDataURI": bulk_uri(f"{prefix}{key}")}
         else:
             uri = bulk_uri(f"{prefix}{key}")
-            body[key] = element.to_json_dict(BULK_THRESHOLD, lambda _element, uri=uri: uri)
+            body[key] = element.to_json_dict(lambda _element, uri=uri: uri, BULK_THRESHOLD)
     return body
 
 

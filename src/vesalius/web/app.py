@@ -41,7 +41,13 @@ def create_app(archive: Archive, settings: Settings, *, remote: RemoteAEs | None
             allow_origins=settings.http.cors_origins,
             allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
             allow_headers=["*"],
-            expose_headers=["Content-Type", "Content-Location", "Warning"],
+            expose_headers=[
+                "Content-Type",
+                "Content-Location",
+                "Location",
+                "Warning",
+                "X-Total-Count",
+            ],
         )
     app.include_router(dicomweb_router, prefix="/dicomweb")
     app.include_router(wado_uri_router)
