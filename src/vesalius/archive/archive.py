@@ -278,6 +278,10 @@ class Archive:
         in the index once made so that later requests do not read the files."""
         return metadata_bodies(self.index, self.blobs, instances, bulk_uri)
 
+    def open_stored(self, instance: StoredInstance) -> BinaryIO:
+        """The stored Part 10 file of an instance already looked up in the index."""
+        return self.blobs.open(instance.blob_name)
+
     def open_instance(self, sop_instance_uid: str) -> BinaryIO:
         """The stored Part 10 file of an instance; ``NotFound`` when there is none."""
         found = self.index.instance(sop_instance_uid)

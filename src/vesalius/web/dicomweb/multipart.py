@@ -46,6 +46,12 @@ def stream(parts: Iterable[Part], boundary: str) -> Iterator[bytes]:
     pending: list[bytes] = []
     size = 0
     for piece in _pieces(parts, boundary):
+        if len(piece) >= CHUNK // 2:  # large enough to go alone, without a copy
+            if pending:
+                yield b"".join(pending)
+                pending, size = [], 0
+            yield piece
+            continue
         pending.append(piece)
         size += len(piece)
         if size >= CHUNK:
@@ -55,13 +61,23 @@ def stream(parts: Iterable[Part], boundary: str) -> Iterator[bytes]:
         yield b"".join(pending)
 
 
+def part_head(part_headers: dict[str, str], boundary: str) -> bytes:
+    """The delimiter and headers that open a part."""
+    head = "".join(f"{name}: {value}\r\n" for name, value in part_headers.items())
+    return f"--{boundary}\r\n{head}\r\n".encode()
+
+
+def closing(boundary: str) -> bytes:
+    """The delimiter that closes the body."""
+    return f"--{boundary}--\r\n".encode()
+
+
 def _pieces(parts: Iterable[Part], boundary: str) -> Iterator[bytes]:
     for part in parts:
-        head = "".join(f"{name}: {value}\r\n" for name, value in part.headers.items())
-        yield f"--{boundary}\r\n{head}\r\n".encode()
+        yield part_head(part.headers, boundary)
         yield from part.body
         yield b"\r\n"
-    yield f"--{boundary}--\r\n".encode()
+    yield closing(boundary)
 
 
 def file_chunks(opened: BinaryIO, size: int = CHUNK) -> Iterator[bytes]:

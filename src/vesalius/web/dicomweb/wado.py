@@ -103,18 +103,33 @@ def _instances_response(
     media_type = multipart.content_type(boundary, DICOM)
     if wanted != "*":
         media_type += f"; transfer-syntax={wanted}"
-    return StreamingResponse(multipart.stream(parts, boundary), media_type=media_type)
+    headers = {}
+    if all(wanted in ("*", i.transfer_syntax_uid) for i in instances):
+        headers["Content-Length"] = str(_as_stored_length(instances, boundary))
+    body = multipart.stream(parts, boundary)
+    return StreamingResponse(body, media_type=media_type, headers=headers)
+
+
+def _as_stored_length(instances: list[StoredInstance], boundary: str) -> int:
+    """The length of the body that sends every instance as stored (known from the index)."""
+    total = len(multipart.closing(boundary))
+    for instance in instances:
+        total += len(multipart.part_head(_stored_headers(instance), boundary))
+        total += instance.file_size + 2
+    return total
+
+
+def _stored_headers(instance: StoredInstance) -> dict[str, str]:
+    return {
+        "Content-Type": f"{DICOM}; transfer-syntax={instance.transfer_syntax_uid}",
+        "Content-Length": str(instance.file_size),
+    }
 
 
 def _instance_part(archive: Archive, instance: StoredInstance, wanted: str) -> multipart.Part:
-    syntax = instance.transfer_syntax_uid
-    headers = {"Content-Type": f"{DICOM}; transfer-syntax={syntax}"}
-    if wanted in ("*", syntax):
-        headers["Content-Length"] = str(instance.file_size)
-        body: Iterator[bytes] = multipart.file_chunks(
-            archive.open_instance(instance.sop_instance_uid)
-        )
-        return multipart.Part(headers, body)
+    if wanted in ("*", instance.transfer_syntax_uid):
+        body: Iterator[bytes] = multipart.file_chunks(archive.open_stored(instance))
+        return multipart.Part(_stored_headers(instance), body)
     rewritten = transcode(archive.read_instance(instance), wanted)
     headers = {"Content-Type": f"{DICOM}; transfer-syntax={wanted}"}
     headers["Content-Length"] = str(len(rewritten))
