@@ -7,7 +7,8 @@
   Vesalius filled through ``Index.add_instances_bulk``, Orthanc with one tiny
   instance per study; each query over one kept-alive HTTP connection, median
   of ``--runs``.
-- WADO-RS of one study of ``--count`` generated CT instances (0.5 MB each),
+- WADO-RS of one study of ``--count`` generated CT instances (0.5 MB each; 2000
+  make a 1 GB study),
   ``Accept: multipart/related; type="application/dicom"; transfer-syntax=*``
   (as stored), read to the end and thrown away: MB/s of the body, median of
   ``--runs``; the server's peak RSS while it streams.
@@ -191,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         root = Path(folder)
         source = root / "study"
         generate.generate("ct", args.count, source)
-        study = query_study(source)
+        study = one_study(source)
         for name in args.only.split(","):
             if name == "orthanc" and (servers.missing("orthanc") or not DICOMWEB_PLUGIN.exists()):
                 print("orthanc: orthanc or orthanc-dicomweb not installed, skipped")
@@ -207,13 +208,19 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def query_study(folder: Path) -> str:
-    """The Study Instance UID of the generated files (one study)."""
+def one_study(folder: Path) -> str:
+    """Put every generated file in the study of the first (``generate`` makes studies of
+    200 instances) and return its Study Instance UID."""
     from pydicom import dcmread
 
-    return str(
-        dcmread(next(iter(sorted(folder.iterdir()))), stop_before_pixels=True).StudyInstanceUID
-    )
+    files = sorted(folder.iterdir())
+    study = str(dcmread(files[0], stop_before_pixels=True).StudyInstanceUID)
+    for path in files:
+        dataset = dcmread(path)
+        if dataset.StudyInstanceUID != study:
+            dataset.StudyInstanceUID = study
+            dataset.save_as(path, enforce_file_format=True)
+    return study
 
 
 def report(results: dict[str, object]) -> str:

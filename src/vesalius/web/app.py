@@ -6,8 +6,11 @@ and the archive core stays synchronous, as it is for the DIMSE front door.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
 
 from vesalius import __version__
 from vesalius.archive.archive import Archive
@@ -17,6 +20,9 @@ from vesalius.web import errors, metrics
 from vesalius.web.api import router as api_router
 from vesalius.web.dicomweb.routes import router as dicomweb_router
 from vesalius.web.wado_uri import router as wado_uri_router
+
+VIEWER = Path(__file__).resolve().parent / "viewer"
+"""The workstation in the browser: static HTML, CSS and JavaScript modules."""
 
 
 def create_app(archive: Archive, settings: Settings, *, remote: RemoteAEs | None = None) -> FastAPI:
@@ -52,4 +58,6 @@ def create_app(archive: Archive, settings: Settings, *, remote: RemoteAEs | None
     app.include_router(dicomweb_router, prefix="/dicomweb")
     app.include_router(wado_uri_router)
     app.include_router(api_router, prefix="/api")
+    # Last: the workstation's static files answer whatever no route above took.
+    app.mount("/", StaticFiles(directory=VIEWER, html=True), name="viewer")
     return app
