@@ -69,10 +69,15 @@ export function string(dataset, tag) {
   return String(value);
 }
 
-/** A person name value of DICOM JSON ({Alphabetic, Ideographic, Phonetic}) as one string. */
+/**
+ * A person name of DICOM JSON ({Alphabetic, Ideographic, Phonetic}) as its
+ * DICOM string: the groups joined by "=", trailing empty ones left out.
+ */
 export function personName(value) {
   if (!value || typeof value !== "object") return value ? String(value) : "";
-  return value.Alphabetic ?? value.Ideographic ?? value.Phonetic ?? "";
+  const groups = [value.Alphabetic ?? "", value.Ideographic ?? "", value.Phonetic ?? ""];
+  while (groups.length && !groups.at(-1)) groups.pop();
+  return groups.join("=");
 }
 
 /** The first value as a finite number, or undefined (DS and IS may come as strings). */

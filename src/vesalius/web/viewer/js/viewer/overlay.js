@@ -44,7 +44,7 @@ export function showSeriesText(overlay, header) {
   overlay.set("patient-birth", [birth, header.patientSex].filter(Boolean).join("  "));
   overlay.set("study-date", [formatDate(header.studyDate), formatTime(header.studyTime)].filter(Boolean).join(" "));
   overlay.set("study", header.studyDescription);
-  const series = [header.modality, header.seriesNumber && `#${header.seriesNumber}`, header.seriesDescription];
+  const series = [header.modality, header.seriesNumber && `Series ${header.seriesNumber}`, header.seriesDescription];
   overlay.set("series", series.filter(Boolean).join(" "));
 }
 
@@ -59,9 +59,13 @@ export function showImageText(overlay, { position, count, image, window, zoom, i
   overlay.set("zoom", `Zoom ${Math.round(zoom * 100)}%${inverted ? "  Inverted" : ""}`);
 }
 
-/** DOE^JOHN^^DR -> "DOE, JOHN DR": components of a DICOM person name, as text. */
+/** DOE^JOHN^^DR -> "DOE, DR JOHN": a DICOM person name for reading, group by group ("="). */
 export function formatName(name) {
-  const [family = "", given = "", middle = "", prefix = "", suffix = ""] = (name || "").split("^");
+  return (name || "").split("=").map(formatGroup).join("=");
+}
+
+function formatGroup(group) {
+  const [family = "", given = "", middle = "", prefix = "", suffix = ""] = group.split("^");
   const rest = [prefix, given, middle, suffix].filter(Boolean).join(" ");
   return family && rest ? `${family}, ${rest}` : family || rest;
 }

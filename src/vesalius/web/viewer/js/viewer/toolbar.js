@@ -43,7 +43,7 @@ export function createToolbar(actions) {
     value: "10",
     "aria-label": "Frames per second",
     title: "Frames per second ([ and ])",
-    onchange: () => actions.setFps(Number(fpsInput.value)),
+    oninput: () => actions.setFps(Number(fpsInput.value)),
   });
   const tagsButton = button("Tags", "Tag panel (T)", actions.toggleTags, "vw-tags-button");
   const element = h(

@@ -44,7 +44,7 @@ export class Viewport {
     this.requestTimer = 0;
     this.cine = new Cine(this);
 
-    this.canvas = h("canvas", { class: "vw-canvas" });
+    this.canvas = h("canvas", { class: "vw-canvas", tabindex: "0", "aria-label": "Image" });
     this.context = this.canvas.getContext("2d");
     this.offscreen = document.createElement("canvas");
     this.offscreenContext = this.offscreen.getContext("2d", { willReadFrequently: false });
@@ -212,7 +212,10 @@ export class Viewport {
     this.updateText();
     this.onImage(this);
     this.element.dispatchEvent(
-      new CustomEvent("viewer-drawn", { detail: { position: this.position, key: request.key } }),
+      new CustomEvent("viewer-drawn", {
+        bubbles: true,
+        detail: { position: this.position, key: request.key },
+      }),
     );
   }
 
@@ -269,8 +272,9 @@ export class Viewport {
     context.fillRect(0, 0, canvas.width, canvas.height);
     if (!this.drawn) return;
     const { width, height } = this.offscreen;
-    const x = canvas.width / 2 + this.panX - (width * this.scale) / 2;
-    const y = canvas.height / 2 + this.panY - (height * this.scale) / 2;
+    // whole screen pixels: at 1:1 each image pixel lands on one screen pixel, unblurred
+    const x = Math.round(canvas.width / 2 + this.panX - (width * this.scale) / 2);
+    const y = Math.round(canvas.height / 2 + this.panY - (height * this.scale) / 2);
     context.imageSmoothingEnabled = true;
     context.setTransform(this.scale, 0, 0, this.scale, x, y);
     context.drawImage(this.offscreen, 0, 0);
@@ -409,6 +413,7 @@ export class Viewport {
   }
 
   pointerDown(event) {
+    this.canvas.focus({ preventScroll: true }); // keys go to the image, not a toolbar field
     let mode = null;
     if (event.button === 0) mode = event.shiftKey ? "pan" : event.ctrlKey ? "zoom" : this.tool;
     else if (event.button === 1) mode = "pan";
