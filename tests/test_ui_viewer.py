@@ -461,6 +461,54 @@ def test_a_patient_name_with_html_is_shown_as_text(page, served, tmp_path):  # n
     assert dialogs == []
 
 
+FRAME_STORE = """async () => {
+  const { FrameStore } = await import("/js/viewer/frame-store.js");
+  const store = new FrameStore({ maxBytes: 3000, concurrency: 2 });
+  const started = [], aborted = [], finish = new Map();
+  const request = (key) => ({
+    key,
+    load: (signal) => new Promise((resolve, reject) => {
+      started.push(key);
+      signal.addEventListener("abort", () => {
+        aborted.push(key);
+        reject(new DOMException("no longer wanted", "AbortError"));
+      });
+      finish.set(key, () => resolve({ value: key.toUpperCase(), bytes: 1000 }));
+    }),
+  });
+  const owner = {};
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+  store.want(owner, ["a", "b", "c", "d"].map(request));
+  const startedFirst = [...started];
+  store.want(owner, ["c", "d"].map(request));  // the reader moved on
+  const afterMove = { started: [...started], aborted: [...aborted] };
+  finish.get("c")();
+  finish.get("d")();
+  await settle();
+  store.want(owner, ["e", "f"].map(request));
+  finish.get("e")();
+  finish.get("f")();
+  await settle();
+  return {
+    startedFirst,
+    afterMove,
+    cached: ["a", "b", "c", "d", "e", "f"].filter((key) => store.has(key)),
+    value: store.get("f"),
+    bytes: store.bytes,
+  };
+}"""
+
+
+def test_the_frame_cache_is_bounded_and_drops_fetches_nobody_wants(page, served):  # noqa: F811
+    page.goto(served.url + "/")
+    result = page.evaluate(FRAME_STORE)
+    assert result["startedFirst"] == ["a", "b"]  # a few at a time, most wanted first
+    assert result["afterMove"] == {"started": ["a", "b", "c", "d"], "aborted": ["a", "b"]}
+    assert result["cached"] == ["d", "e", "f"]  # 3000 bytes at most: the oldest went
+    assert result["value"] == "F"
+    assert result["bytes"] == 3000
+
+
 # -- speed ---------------------------------------------------------------------------
 
 STEP_THROUGH = """async ([count, measure]) => {

@@ -425,7 +425,8 @@ export class Viewport {
       mode,
       x: event.clientX,
       y: event.clientY,
-      window: this.currentWindow(),
+      // images the server renders without a window of their own: its 8-bit output levels
+      window: this.currentWindow() ?? { center: 128, width: 256, fn: "linear" },
       range: this.valueRange(),
       scale: this.scale,
       panX: this.panX,
