@@ -37,7 +37,7 @@ function notify() {
   for (const listener of session.listeners) listener();
 }
 
-// A File for every file under the dropped items (folders walked recursively).
+// {file, path} for every file under the dropped items (folders walked recursively).
 export async function filesFromDataTransfer(dataTransfer) {
   const entries = [];
   const loose = [];
@@ -48,10 +48,12 @@ export async function filesFromDataTransfer(dataTransfer) {
     if (entry) entries.push(entry);
     else {
       const file = item.getAsFile();
-      if (file) loose.push(file);
+      if (file) loose.push(withPath(file, file.name));
     }
   }
-  if (!entries.length && !loose.length) loose.push(...Array.from(dataTransfer.files || []));
+  if (!entries.length && !loose.length) {
+    loose.push(...Array.from(dataTransfer.files || [], (file) => withPath(file, file.name)));
+  }
   const nested = await Promise.all(entries.map((entry) => filesOfEntry(entry, "")));
   return [...loose, ...nested.flat()];
 }
