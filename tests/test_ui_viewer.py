@@ -441,6 +441,28 @@ def test_two_series_side_by_side(page, served):  # noqa: F811
     expect(page.locator(".vw-viewer")).to_have_count(0)
 
 
+def test_the_shell_routes_to_the_viewer_and_lists_its_shortcuts(page, served):  # noqa: F811
+    served.import_files(*CT_SERIES, *MR_SERIES)
+    study, series = uids(CT_SERIES[0])
+    _, mr_series = uids(MR_SERIES[0])
+    page.goto(f"{served.url}/#/viewer?study={study}&series={series}&series2={mr_series}")
+    viewports = page.locator(".vw-viewport")
+    expect(viewports).to_have_count(2)
+    expect(viewports.nth(0)).to_have_attribute("data-state", "ready")
+    expect(viewports.nth(1)).to_have_attribute("data-state", "ready")
+    assert canvas_stats(page, 1)["variance"] > 0
+
+    page.keyboard.press("?")
+    viewer_help = page.locator('.help-section[data-section="Viewer"]')
+    expect(viewer_help).to_contain_text("window preset lung")
+    expect(viewer_help).to_contain_text("show / hide the tag panel")
+    page.keyboard.press("Escape")
+    expect(viewer_help).to_have_count(0)
+
+    page.evaluate("location.hash = '#/studies'")  # leaving the page unmounts the viewer
+    expect(page.locator(".vw-viewer")).to_have_count(0)
+
+
 # -- escaping --------------------------------------------------------------------------
 
 

@@ -52,7 +52,7 @@ registerShortcuts("Viewer", [...KEYS.map(([, , keys, description]) => [keys, des
 export function actionOf(event) {
   if (event.ctrlKey || event.altKey || event.metaKey || event.defaultPrevented) return null;
   const target = event.target;
-  if (target?.closest?.("input, textarea, select, [contenteditable='true']")) return null;
+  if (target?.closest?.("input, textarea, select, dialog, [contenteditable='true']")) return null;
   if (event.key === " " && target?.closest?.("button")) return null; // Space presses the button
   return ACTION_OF_KEY.get(event.key) ?? null;
 }
