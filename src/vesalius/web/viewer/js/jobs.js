@@ -95,7 +95,7 @@ export async function mount(container) {
         tr.dataset.signature = signature;
         return tr;
       });
-      clear(body).append(rows.length ? rows : h("tr", {}, h("td", { colspan: 9 }, "No job.")));
+      clear(body).append(...(rows.length ? rows : [h("tr", {}, h("td", { colspan: 9 }, "No job."))]));
       const last = Math.min(state.offset + state.limit, total);
       summary.textContent = `${total ? state.offset + 1 : 0}–${last} of ${total} jobs`;
       clear(pager).append(

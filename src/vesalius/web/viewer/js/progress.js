@@ -5,7 +5,7 @@
 //   const final = await view.finished;        // the job as it ended
 //   view.stop();                              // stop polling (page left)
 
-import { h, clear } from "./dom.js";
+import { h, clear, append } from "./dom.js";
 import { getJson } from "./api.js";
 
 export const FINISHED = new Set(["done", "failed", "cancelled"]);
@@ -28,12 +28,12 @@ export function progressBar(job) {
 }
 
 function render(element, job) {
-  clear(element).append(
+  append(clear(element), [
     progressBar(job),
     h("span", { class: `job-state state-${job.state}` }, job.state),
     h("span", { class: "job-counts" }, progressText(job)),
     job.error ? h("span", { class: "job-error" }, job.error) : null,
-  );
+  ]);
   element.dataset.state = job.state;
 }
 
