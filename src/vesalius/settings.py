@@ -130,7 +130,12 @@ class PrintSettings(_Section):
 
 class CommitmentSettings(_Section):
     report_retries: int = Field(5, ge=0, description="Attempts to deliver an N-EVENT-REPORT.")
-    retry_interval_s: int = Field(10, ge=0, description="Seconds between those attempts.")
+    retry_interval_s: int = Field(
+        10, ge=0, description="Seconds before the second attempt; doubled after each failure."
+    )
+    wait_s: float = Field(
+        30, ge=0, description="How long `vesalius commit` waits for the report on its association."
+    )
 
 
 Service = Literal["store", "find", "move", "get", "commitment", "worklist", "mpps", "print"]

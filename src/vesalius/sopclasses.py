@@ -152,9 +152,23 @@ def query_retrieve_classes(service: str) -> tuple[SopClass, ...]:
     return tuple(c for c in QUERY_RETRIEVE_SOP_CLASSES if c.service == service)
 
 
+STORAGE_COMMITMENT_PUSH = "1.2.840.10008.1.20.1"
+STORAGE_COMMITMENT_INSTANCE = "1.2.840.10008.1.20.1.1"
+"""The well-known SOP Instance of the Storage Commitment Push Model (PS3.4 J.3.3)."""
+STORAGE_COMMITMENT_SOP_CLASSES: tuple[SopClass, ...] = (
+    SopClass(STORAGE_COMMITMENT_PUSH, "Storage Commitment Push Model SOP Class", "commitment"),
+)
+"""Storage Commitment, push model: as SCP (we commit) and as SCU (we ask), PS3.4 J."""
+
+
 def all_sop_classes() -> tuple[SopClass, ...]:
     """Every SOP class the archive offers as an SCP, verification first."""
-    return VERIFICATION_SOP_CLASSES + QUERY_RETRIEVE_SOP_CLASSES + STORAGE_SOP_CLASSES
+    return (
+        VERIFICATION_SOP_CLASSES
+        + QUERY_RETRIEVE_SOP_CLASSES
+        + STORAGE_COMMITMENT_SOP_CLASSES
+        + STORAGE_SOP_CLASSES
+    )
 
 
 def is_storage_sop_class(uid: str) -> bool:

@@ -9,6 +9,7 @@ instance.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 import time
@@ -19,6 +20,8 @@ from vesalius.index.jobs import JobRow, JobTable
 
 FLUSH_INTERVAL = 0.25
 INTERRUPTED = "interrupted by a restart"
+RESUMABLE = ("commitment",)
+"""Kinds of job taken up again after a restart instead of failed."""
 
 
 class Job:
@@ -82,13 +85,24 @@ class Jobs:
         description: str,
         owner: str = "",
         params: dict[str, Any] | None = None,
+        *,
+        reference: str = "",
+        running: bool = False,
     ) -> Job:
         """A new ``pending`` job of ``kind`` (move, get, send, ...).
 
-        ``params`` is the request a runner needs to do the job later (JSON-able).
+        ``params`` is the request a runner needs to do the job later (JSON-able);
+        ``reference`` an outside key to find it by; ``running``: the caller works
+        on it at once (no runner takes it).
         """
         encoded = json.dumps(params) if params is not None else ""
-        return Job(self.table, self.table.create(kind, description, owner, params=encoded))
+        state = "running" if running else "pending"
+        job_id = self.table.create(
+            kind, description, owner, state=state, params=encoded, reference=reference
+        )
+        job = Job(self.table, job_id)
+        job.state = state
+        return job
 
     def claim(self, kinds: tuple[str, ...]) -> tuple[Job, str, dict[str, Any]] | None:
         """Take the oldest ``pending`` job of these kinds to run it here: its handle (already
@@ -115,10 +129,21 @@ class Jobs:
         """Jobs, newest first."""
         return self.table.list(kind=kind, state=state, limit=limit, offset=offset)
 
-    def fail_interrupted(self) -> int:
+    def fail_interrupted(self, resumable: tuple[str, ...] = RESUMABLE) -> int:
         """At start-up: jobs a dead process left unfinished become ``failed``.
 
         A C-MOVE or C-GET cannot resume once its requester's association is
-        gone, so they are not retried.
+        gone, so they are not retried. Jobs of the ``resumable`` kinds (the
+        storage commitment reports we owe) go back to ``pending`` instead.
         """
-        return self.table.fail_running(INTERRUPTED)
+        return self.table.fail_running(INTERRUPTED, resumable)
+
+    def defer(self, job: Job, delay_s: float, error: str, params: dict[str, Any]) -> None:
+        """Put a running job back in the queue, to be taken again after ``delay_s``."""
+        when = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(seconds=delay_s)
+        self.table.defer(job.id, when, error, json.dumps(params))
+        job.state = "pending"
+
+    def find(self, kind: str, reference: str) -> JobRow | None:
+        """The newest job of ``kind`` with this outside reference, or None."""
+        return self.table.find(kind, reference)

@@ -31,7 +31,8 @@ from vesalius.settings import ConfigError, Peer, Settings
 
 SEND = "send"
 RETRIEVE = "retrieve"
-KINDS = (SEND, RETRIEVE)
+COMMITMENT = "commitment"
+KINDS = (SEND, RETRIEVE, COMMITMENT)
 """The kinds of job that go through a ``RemoteAEs``."""
 
 Cancelled = Callable[[], bool]
@@ -86,6 +87,12 @@ class RemoteAEs(Protocol):
         self, job: Job, peer: str, study_uids: Sequence[str], cancelled: Cancelled
     ) -> Outcome:
         """Pull these studies from the peer into the local archive, counting in ``job``."""
+        ...
+
+    def report_commitment(self, job: Job, params: dict[str, Any]) -> None:
+        """Deliver the storage commitment report a ``commitment`` job owes its requester
+        (``params`` as ``archive.commitment.owe_report`` made them) and finish the job;
+        ``RemoteError`` when it could not be delivered this time."""
         ...
 
 

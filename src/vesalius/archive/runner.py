@@ -1,4 +1,4 @@
-"""The job runner: a thread that takes queued send and retrieve jobs and does them.
+"""The job runner: a thread that takes queued send, retrieve and commitment-report jobs.
 
 Jobs are rows of the index (``archive.jobs``); the runner claims the oldest
 ``pending`` one of its kinds (a claim succeeds only while the row is still
@@ -11,8 +11,10 @@ Between instances the work asks ``cancelled()``, which reads the job's row
 (at most every ``CANCEL_CHECK_INTERVAL`` seconds); when someone has cancelled
 it, the work stops and the job stays ``cancelled``.
 
-Nothing is resumed across restarts: a job left ``pending`` or ``running`` by
-a process that ended is marked failed at the next start (``prepare_archive``).
+Nothing is resumed across restarts but storage commitment reports: a send or
+retrieve left ``pending`` or ``running`` by a process that ended is marked
+failed at the next start (``prepare_archive``), while a report still owed is
+queued again (``archive.commitment``), and delivered with retries and backoff.
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ import threading
 import time
 from typing import Any
 
+from vesalius.archive import commitment
 from vesalius.archive.archive import Archive
 from vesalius.archive.jobs import Job
-from vesalius.archive.remote import KINDS, RETRIEVE, SEND, Outcome, RemoteAEs
+from vesalius.archive.remote import COMMITMENT, KINDS, RETRIEVE, SEND, Outcome, RemoteAEs
 from vesalius.model.errors import ArchiveError
 
 LOG = logging.getLogger("vesalius.jobs")
@@ -111,6 +114,9 @@ class JobRunner:
 
     def run(self, job: Job, kind: str, params: dict[str, Any]) -> None:
         """Do one claimed job and finish it; never raises."""
+        if kind == COMMITMENT:
+            self._report(job, params)
+            return
         watch = CancelWatch(self.archive, job.id)
         peer = str(params.get("peer", ""))
         studies = [str(uid) for uid in params.get("studies") or []]
@@ -130,6 +136,21 @@ class JobRunner:
             self._finish(job, watch, Outcome(errors=[f"internal error: {exc}"]))
             return
         self._finish(job, watch, outcome)
+
+    def _report(self, job: Job, params: dict[str, Any]) -> None:
+        """Deliver a storage commitment report; on failure queue it again with backoff."""
+        try:
+            self.remote.report_commitment(job, params)
+        except Exception as exc:
+            settings = self.archive.settings.commitment
+            queued = commitment.defer_report(
+                self.archive, job, params, str(exc),
+                retries=settings.report_retries, interval_s=settings.retry_interval_s,
+            )  # fmt: skip
+            LOG.warning(
+                "job %d: storage commitment report not delivered (%s)%s",
+                job.id, exc, "; will try again" if queued else "; giving up",
+            )  # fmt: skip
 
     def _finish(self, job: Job, watch: CancelWatch, outcome: Outcome) -> None:
         if outcome.cancelled or watch.read():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from vesalius.cli import (  # noqa: F401 - registers verbs
+    commitment,
     dump,
     importing,
     listing,

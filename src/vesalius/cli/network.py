@@ -10,6 +10,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from vesalius.archive.archive import Archive
+from vesalius.archive.commitment import Reference
+from vesalius.cli.commitment import ask
 from vesalius.cli.common import (
     EXIT_OK,
     EXIT_PARTIAL,
@@ -26,6 +28,7 @@ from vesalius.cli.common import (
     target_from,
 )
 from vesalius.dimse import scu
+from vesalius.settings import Settings
 
 HostArgument = Annotated[str | None, typer.Argument(help="Remote host.", show_default=False)]
 PortArgument = Annotated[int | None, typer.Argument(help="Remote port.", show_default=False)]
@@ -98,6 +101,17 @@ def send(
     aec: AecOption = None,
     peer: PeerOption = None,
     aet: AetOption = None,
+    commit: Annotated[
+        bool, typer.Option("--commit", help="Then ask the peer to commit to keeping them.")
+    ] = False,
+    delete_after_commit: Annotated[
+        bool,
+        typer.Option(
+            "--delete-after-commit",
+            help="With --commit: delete the local copies (files, or archive instances) that "
+            "the peer committed.",
+        ),
+    ] = False,
     config: ConfigOption = None,
     data_dir: DataDirOption = None,
     log_level: LogLevelOption = None,
@@ -105,8 +119,11 @@ def send(
     """C-STORE files, or studies of the local archive, to a remote AE.
 
     The target is HOST PORT --aec AET, or --peer NAME (then every positional
-    argument is a path).
+    argument is a path). With --commit, the sent instances are then given to
+    storage commitment (see `vesalius commit`).
     """
+    if delete_after_commit and not commit:
+        fail("--delete-after-commit needs --commit")
     settings = settings_from(config, data_dir, log_level or "WARNING")
     words = list(arguments or [])
     host = port = None
@@ -123,6 +140,7 @@ def send(
             failed.append((str(path), described))
         else:
             items.append(described)
+    from_files = len(items)
     if study:
         items.extend(_from_archive(settings, study))
         if not items:
@@ -144,4 +162,59 @@ def send(
     )
     for label, reason in failed:
         console.print(f"  failed  {label}: {reason}", highlight=False, markup=False)
+    if commit and report.sent:
+        committed = _commit_sent(settings, target, items, set(report.sent), study)
+        if committed is None:
+            raise typer.Exit(EXIT_PARTIAL)
+        if delete_after_commit:
+            _delete_committed(settings, items[:from_files], items[from_files:], committed)
+        if len(committed) < len(report.sent):
+            raise typer.Exit(EXIT_PARTIAL)
     raise typer.Exit(EXIT_PARTIAL if failed else EXIT_OK)
+
+
+def _commit_sent(
+    settings: Settings,
+    target: scu.Target,
+    items: list[scu.Outgoing],
+    sent: set[str],
+    study: list[str] | None,
+) -> set[str] | None:
+    """Ask for the commitment of what was sent; the committed SOP Instance UIDs, or None
+    when no report came in time."""
+    references = [
+        Reference(i.sop_class_uid, i.sop_instance_uid) for i in items if i.sop_instance_uid in sent
+    ]
+    archive = Archive.open(settings) if study or settings.data_dir.exists() else None
+    try:
+        outcome = ask(settings, target, references, None, archive)
+    finally:
+        if archive is not None:
+            archive.close()
+    if outcome.verdict is None:
+        return None
+    return {r.sop_instance_uid for r in outcome.verdict.committed}
+
+
+def _delete_committed(
+    settings: Settings,
+    files: list[scu.Outgoing],
+    stored: list[scu.Outgoing],
+    committed: set[str],
+) -> None:
+    """Delete the local copies of committed instances: files, and archive instances."""
+    deleted = 0
+    for item in files:
+        if item.sop_instance_uid in committed:
+            item.path.unlink(missing_ok=True)
+            deleted += 1
+    if stored:
+        archive = Archive.open(settings)
+        try:
+            for item in stored:
+                if item.sop_instance_uid in committed:
+                    archive.delete("IMAGE", item.sop_instance_uid)
+                    deleted += 1
+        finally:
+            archive.close()
+    console.print(f"deleted {deleted} local copie(s) the peer committed", highlight=False)

@@ -23,6 +23,7 @@ from vesalius.archive.archive import Archive
 from vesalius.archive.jobs import Job
 from vesalius.archive.remote import Cancelled, Outcome, RemoteError, peer_named
 from vesalius.dimse import scu, scu_query
+from vesalius.dimse.commitment import deliver_report
 from vesalius.dimse.scu_query import RetrieveReport
 from vesalius.model.errors import ArchiveError, InvalidQuery
 from vesalius.model.keys import DEFAULT_RETURN_KEYS, LEVELS, BadKey, identifier_for
@@ -230,3 +231,7 @@ class DimseRemoteAEs:
         elif report.completed + report.warning + report.failed + len(report.received) == 0:
             errors.append(f"study {uid}: {target} holds no instance of it")
         return errors
+
+    def report_commitment(self, job: Job, params: dict[str, Any]) -> None:
+        """Call the requester back with its storage commitment report (a new association)."""
+        deliver_report(self.archive, self.settings, job, params)

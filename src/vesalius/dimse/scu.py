@@ -73,7 +73,8 @@ class SendReport:
     failed: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _ae(calling_aet: str) -> AE:
+def client_ae(calling_aet: str) -> AE:
+    """An AE for calling out, with our implementation identity and fast message paths."""
     reactor.install()
     commandset.install()
     messages.install()
@@ -86,7 +87,7 @@ def _ae(calling_aet: str) -> AE:
     return ae
 
 
-def _associate(
+def open_association(
     ae: AE,
     target: Target,
     contexts: list,
@@ -116,8 +117,8 @@ def _associate(
 
 def echo(target: Target) -> int:
     """C-ECHO the target; return its status (0 is success). ``ScuError`` if unreachable."""
-    ae = _ae(target.calling_aet)
-    assoc = _associate(ae, target, [build_context(sopclasses.VERIFICATION)])
+    ae = client_ae(target.calling_aet)
+    assoc = open_association(ae, target, [build_context(sopclasses.VERIFICATION)])
     try:
         answer = assoc.send_c_echo()
     finally:
@@ -199,13 +200,13 @@ def send(
     only when no association at all can be made.
     """
     report = SendReport()
-    ae = _ae(target.calling_aet)
+    ae = client_ae(target.calling_aet)
     classes_sent: set[str] = set()
     for contexts in _context_groups(items):
         wanted = {cx.abstract_syntax for cx in contexts}
         batch = [item for item in items if item.sop_class_uid in wanted - classes_sent]
         classes_sent |= wanted
-        assoc = _associate(ae, target, contexts)
+        assoc = open_association(ae, target, contexts)
         try:
             for item in batch:
                 error = _send_one(assoc, item, report)
@@ -216,7 +217,7 @@ def send(
                 if progress:
                     progress(item, error)
                 if not assoc.is_established:
-                    assoc = _associate(ae, target, contexts)
+                    assoc = open_association(ae, target, contexts)
         finally:
             if assoc.is_established:
                 assoc.release()

@@ -34,7 +34,14 @@ from pynetdicom.status import (
 )
 
 from vesalius import sopclasses
-from vesalius.dimse.scu import LITTLE_ENDIAN, MAX_CONTEXTS, ScuError, Target, _ae, _associate
+from vesalius.dimse.scu import (
+    LITTLE_ENDIAN,
+    MAX_CONTEXTS,
+    ScuError,
+    Target,
+    client_ae,
+    open_association,
+)
 
 LOG = logging.getLogger("vesalius.dimse.scu")
 
@@ -155,7 +162,7 @@ def _failure(target: Target, service: str, status: Dataset) -> QueryFailed:
 def find(target: Target, identifier: Dataset, model: str = "study") -> list[Dataset]:
     """C-FIND: every match the peer returns. ``QueryFailed`` on a failure status."""
     sop_class = model_uid(model, "find", str(identifier.QueryRetrieveLevel))
-    assoc = _associate(_ae(target.calling_aet), target, [build_context(sop_class)])
+    assoc = open_association(client_ae(target.calling_aet), target, [build_context(sop_class)])
     matches: list[Dataset] = []
     try:
         for status, match in assoc.send_c_find(identifier, sop_class):
@@ -244,7 +251,7 @@ def move(
 ) -> RetrieveReport:
     """C-MOVE to ``destination``; the report holds the final status and counts."""
     sop_class = model_uid(model, "move", str(identifier.QueryRetrieveLevel))
-    assoc = _associate(_ae(target.calling_aet), target, [build_context(sop_class)])
+    assoc = open_association(client_ae(target.calling_aet), target, [build_context(sop_class)])
     try:
         responses = assoc.send_c_move(identifier, destination, sop_class)
         return _collect(target, "move", responses, RetrieveReport(), progress)
@@ -318,8 +325,8 @@ def get(
         report.received.append(instance)
         return SUCCESS
 
-    assoc = _associate(
-        _ae(target.calling_aet),
+    assoc = open_association(
+        client_ae(target.calling_aet),
         target,
         contexts,
         ext_neg=roles,

@@ -23,6 +23,7 @@ from vesalius import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, sopc
 from vesalius.archive.archive import Archive
 from vesalius.dimse import commandset, messages, reactor
 from vesalius.dimse.association import AssociationGate, GatedACSE, on_close, on_open
+from vesalius.dimse.commitment import handle_n_action, handle_n_event_report
 from vesalius.dimse.echo import handle_echo
 from vesalius.dimse.find import handle_find
 from vesalius.dimse.get import handle_get
@@ -51,6 +52,8 @@ def handler_table(
         (evt.EVT_C_FIND, handle_find, [archive, settings]),
         (evt.EVT_C_MOVE, handle_move, [archive, settings]),
         (evt.EVT_C_GET, handle_get, [archive, settings]),
+        (evt.EVT_N_ACTION, handle_n_action, [archive, settings]),
+        (evt.EVT_N_EVENT_REPORT, handle_n_event_report, [archive]),
     ]
 
 
@@ -85,6 +88,15 @@ def build_ae(settings: Settings) -> AE:
     for sop_class in sopclasses.QUERY_RETRIEVE_SOP_CLASSES:
         ae.add_supported_context(
             sop_class.uid, [ts.uid for ts in sopclasses.UNCOMPRESSED_TRANSFER_SYNTAXES]
+        )
+    for sop_class in sopclasses.STORAGE_COMMITMENT_SOP_CLASSES:
+        # Both roles: requesters ask us to commit (we report as SCP), and peers we asked
+        # call us back with their report, proposing themselves as SCP (PS3.4 J.3.3).
+        ae.add_supported_context(
+            sop_class.uid,
+            [ts.uid for ts in sopclasses.UNCOMPRESSED_TRANSFER_SYNTAXES],
+            scu_role=True,
+            scp_role=True,
         )
     for sop_class in sopclasses.STORAGE_SOP_CLASSES:
         # Both roles: we receive C-STORE, and send it back on a C-GET's association

@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, case, func, select
+from sqlalchemy import Connection, case, func, or_, select
 
 from vesalius.index.index import Index
 from vesalius.index.tables import jobs
@@ -37,6 +37,10 @@ class JobRow:
     updated_at: dt.datetime
     params: str = ""
     """The JSON request of a queued job (empty for jobs that need none)."""
+    reference: str = ""
+    """An outside key the job is found by (a storage commitment's Transaction UID)."""
+    not_before: dt.datetime | None = None
+    """When a job waiting to be tried again may be taken (UTC), or None."""
 
 
 def _now() -> dt.datetime:
@@ -58,6 +62,8 @@ _COLUMNS = (
     jobs.c.created_at,
     jobs.c.updated_at,
     jobs.c.params,
+    jobs.c.reference,
+    jobs.c.not_before,
 )
 
 
@@ -68,7 +74,13 @@ class JobTable:
         self.index = index
 
     def create(
-        self, kind: str, description: str, owner: str, state: str = "pending", params: str = ""
+        self,
+        kind: str,
+        description: str,
+        owner: str,
+        state: str = "pending",
+        params: str = "",
+        reference: str = "",
     ) -> int:
         """Insert a new job and return its id."""
         now = _now()
@@ -86,6 +98,7 @@ class JobTable:
             "created_at": now,
             "updated_at": now,
             "params": params,
+            "reference": reference[:64],
         }
 
         def operation(connection: Connection) -> int:
@@ -114,18 +127,41 @@ class JobTable:
 
         self.index.committer.run(operation)
 
-    def fail_running(self, error: str) -> int:
-        """Mark every ``running`` or ``pending`` job failed with ``error``; how many were."""
+    def fail_running(self, error: str, resumable: tuple[str, ...] = ()) -> int:
+        """Mark every ``running`` or ``pending`` job failed with ``error``, except jobs of
+        the ``resumable`` kinds, which become (or stay) ``pending``; how many failed."""
 
         def operation(connection: Connection) -> int:
+            connection.execute(
+                jobs.update()
+                .where(jobs.c.state == "running", jobs.c.kind.in_(resumable))
+                .values(state="pending", updated_at=_now())
+            )
             result = connection.execute(
                 jobs.update()
-                .where(jobs.c.state.in_(("running", "pending")))
+                .where(jobs.c.state.in_(("running", "pending")), jobs.c.kind.not_in(resumable))
                 .values(state="failed", error=error[:1024], updated_at=_now())
             )
             return int(result.rowcount or 0)
 
         return self.index.committer.run(operation)
+
+    def defer(self, job_id: int, not_before: dt.datetime, error: str, params: str) -> None:
+        """Put a running job back to ``pending`` until ``not_before`` (UTC), to be tried again
+        (a cancelled job stays cancelled)."""
+        self.update(job_id, state="pending", not_before=not_before, error=error, params=params)
+
+    def find(self, kind: str, reference: str) -> JobRow | None:
+        """The newest job of ``kind`` with this outside reference, or None."""
+        query = (
+            select(*_COLUMNS)
+            .where(jobs.c.kind == kind, jobs.c.reference == reference)
+            .order_by(jobs.c.pk.desc())
+            .limit(1)
+        )
+        with self.index.reader.connect() as connection:
+            row = connection.execute(query).first()
+        return JobRow(*row) if row is not None else None
 
     def claim(self, kinds: tuple[str, ...]) -> JobRow | None:
         """The oldest ``pending`` job of these kinds, now ``running``; None when there is none.
@@ -136,7 +172,11 @@ class JobTable:
         """
         query = (
             select(jobs.c.pk)
-            .where(jobs.c.state == "pending", jobs.c.kind.in_(kinds))
+            .where(
+                jobs.c.state == "pending",
+                jobs.c.kind.in_(kinds),
+                or_(jobs.c.not_before.is_(None), jobs.c.not_before <= _now()),
+            )
             .order_by(jobs.c.pk)
             .limit(8)
         )
