@@ -255,10 +255,10 @@ export async function mount(container) {
             try {
               await deleteObject(studyPath(uid));
               state.expanded.delete(uid);
-              load();
             } catch (error) {
               showError(error);
             }
+            load();
           },
         },
         "Delete",
@@ -348,10 +348,10 @@ export async function mount(container) {
               if (!confirmed) return;
               try {
                 await deleteObject(seriesPath(uid));
-                load();
               } catch (error) {
                 showError(error);
               }
+              load();
             },
           },
           "Delete",
