@@ -79,8 +79,9 @@ def study_uids(served: Served) -> set[str]:
     return {study["StudyInstanceUID"] for study in answer.json()}
 
 
-def dicom_bytes(patient_name: str, **values: str) -> bytes:
-    """A small valid CT image (8x8 pixels) as Part 10 bytes, with fresh UIDs."""
+def dicom_bytes(patient_name: str, **values: Any) -> bytes:
+    """A small valid CT image (8x8 pixels) as Part 10 bytes, with fresh UIDs; ``values``
+    set or replace attributes by keyword."""
     ds = Dataset()
     ds.PatientName = patient_name
     ds.PatientID = values.pop("PatientID", "XSS-1")
