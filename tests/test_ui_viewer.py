@@ -533,6 +533,10 @@ def test_the_frame_cache_is_bounded_and_drops_fetches_nobody_wants(page, served)
 
 # -- speed ---------------------------------------------------------------------------
 
+METADATA_MS = """() => performance.getEntriesByType("resource")
+  .filter((entry) => entry.name.endsWith("/metadata"))
+  .map((entry) => entry.responseEnd - entry.startTime)[0]"""
+
 STEP_THROUGH = """async ([count, measure]) => {
   const viewport = document.querySelector(".vw-viewport");
   const draws = [], frames = [];
@@ -557,6 +561,7 @@ def test_a_cached_slice_of_a_300_slice_ct_shows_at_once(page, served, tmp_path):
     import_folder(served, tmp_path / "ct300")
     open_viewer(page, served.url, study, series)
     first_image_ms = page.evaluate("window.firstImageMs")
+    metadata_ms = page.evaluate(METADATA_MS)
     expect(field(page, "image")).to_have_text(f"Image 1 / {slices}")
 
     # first pass: each slice as soon as it is there (prefetched while the previous ones show)
@@ -576,6 +581,7 @@ def test_a_cached_slice_of_a_300_slice_ct_shows_at_once(page, served, tmp_path):
     figures = {
         "slices": slices,
         "first_image_ms": round(first_image_ms, 1),
+        "of_which_series_metadata_ms": round(metadata_ms, 1),
         "first_image_again_ms": round(reopened_ms, 1),
         "first_pass_median_ms": round(statistics.median(first_pass), 2),
         "first_pass_max_ms": round(max(first_pass), 2),
