@@ -44,6 +44,9 @@ export async function request(path, options = {}) {
   return response;
 }
 
+export const studyPath = (uid) => `/api/studies/${encodeURIComponent(uid)}`;
+export const seriesPath = (uid) => `/api/series/${encodeURIComponent(uid)}`;
+
 // A query string from an object, leaving out empty values.
 export function queryString(params = {}) {
   const query = new URLSearchParams();

@@ -68,3 +68,14 @@ export function formatTimestamp(value) {
     `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`
   );
 }
+
+// "3 images", "1 image".
+export function plural(count, noun) {
+  return `${formatCount(count)} ${noun}${Number(count) === 1 ? "" : "s"}`;
+}
+
+// A study named for people: "DOE, J1 — 2017-07-16 LEFT WRIST".
+export function studyLabel(study) {
+  const what = [formatDate(study.StudyDate), study.StudyDescription].filter(Boolean).join(" ");
+  return [formatName(study.PatientName) || study.PatientID || "(no name)", what].filter(Boolean).join(" — ");
+}

@@ -98,9 +98,13 @@ export async function mount(container) {
       clear(body).append(...(rows.length ? rows : [h("tr", {}, h("td", { colspan: 9 }, "No job."))]));
       const last = Math.min(state.offset + state.limit, total);
       summary.textContent = `${total ? state.offset + 1 : 0}–${last} of ${total} jobs`;
+      const go = (offset) => {
+        state.offset = Math.max(0, offset);
+        refresh();
+      };
       clear(pager).append(
-        h("button", { type: "button", disabled: state.offset === 0, onclick: () => ((state.offset -= state.limit), refresh()) }, "‹ Previous"),
-        h("button", { type: "button", disabled: last >= total, onclick: () => ((state.offset += state.limit), refresh()) }, "Next ›"),
+        h("button", { type: "button", disabled: state.offset === 0, onclick: () => go(state.offset - state.limit) }, "‹ Previous"),
+        h("button", { type: "button", disabled: last >= total, onclick: () => go(state.offset + state.limit) }, "Next ›"),
       );
     } catch (error) {
       if (stopped) return;

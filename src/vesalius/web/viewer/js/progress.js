@@ -49,6 +49,8 @@ export function jobProgress(job) {
         job = await getJson(`/api/jobs/${job.id}`);
         render(element, job);
       } catch (error) {
+        // keep polling (the server may come back), saying why the numbers stand still
+        render(element, job);
         element.append(h("span", { class: "job-error" }, error.message));
       }
       if (FINISHED.has(job.state)) resolve(job);

@@ -1,17 +1,17 @@
 // The local database (#/studies): a searchable, sortable, paged study list over
-// GET /api/studies; a study expands to its series (thumbnails, open in the
-// viewer, compare two side by side, ZIP, an image as PNG/JPEG, delete); a study
+// GET /api/studies; a study expands to its series (js/studyseries.js); a study
 // can be sent to a peer, downloaded as a ZIP, or deleted.
 //
 // Only one page of studies is asked for at a time (limit/offset, the total
 // from X-Total-Count), so the list appears at once however many are stored.
 
 import { h, clear } from "./dom.js";
-import { getPage, pageOf, deleteObject, showError, errorBox, request } from "./api.js";
+import { getPage, pageOf, deleteObject, showError, errorBox, studyPath } from "./api.js";
 import { searchForm, searchKeys } from "./searchform.js";
-import { formatName, formatDate, formatTime, formatList, formatCount } from "./format.js";
+import { formatName, formatDate, formatTime, formatList, formatCount, plural, studyLabel } from "./format.js";
 import { confirmDialog } from "./dialog.js";
 import { sendDialog } from "./send.js";
+import { showSeries } from "./studyseries.js";
 import { registerShortcuts } from "./shortcuts.js";
 
 const PAGE_SIZES = [25, 50, 100, 200];
@@ -45,17 +45,6 @@ registerShortcuts("Database", [
   ["R", "reload the list"],
   ["Enter", "expand or collapse the focused study"],
 ]);
-
-const plural = (count, noun) => `${formatCount(count)} ${noun}${Number(count) === 1 ? "" : "s"}`;
-const studyPath = (uid) => `/api/studies/${encodeURIComponent(uid)}`;
-const seriesPath = (uid) => `/api/series/${encodeURIComponent(uid)}`;
-const viewerLink = (params) => `#/viewer?${new URLSearchParams(params)}`;
-
-// A short name of a study for dialogs: "DOE, J1 — 2017-07-16 LEFT WRIST".
-function studyLabel(study) {
-  const what = [formatDate(study.StudyDate), study.StudyDescription].filter(Boolean).join(" ");
-  return [formatName(study.PatientName) || study.PatientID || "(no name)", what].filter(Boolean).join(" — ");
-}
 
 // The first page that index.html asked for before the modules loaded, when it is
 // the page wanted now (taken once).
@@ -213,7 +202,7 @@ export async function mount(container) {
         toggle.setAttribute("aria-expanded", String(opening));
         if (opening) {
           state.expanded.add(uid);
-          showSeries(study, detail.firstChild);
+          showSeries(study, detail.firstChild, { onChange: load });
         } else {
           state.expanded.delete(uid);
         }
@@ -264,120 +253,6 @@ export async function mount(container) {
         "Delete",
       ),
     ];
-  }
-
-  async function showSeries(study, cell) {
-    const uid = study.StudyInstanceUID;
-    clear(cell).append(h("p", { class: "hint" }, "Loading series…"));
-    let series;
-    try {
-      ({ items: series } = await getPage(`${studyPath(uid)}/series`, { limit: 1000 }));
-    } catch (error) {
-      clear(cell).append(errorBox(error));
-      return;
-    }
-    const chosen = [];
-    const compare = h("a", { class: "button compare", "aria-disabled": "true" }, "Open the two side by side");
-    const hint = h("span", { class: "hint" }, "Tick two series to compare them.");
-    const boxes = new Map();
-    const choose = (seriesUid, on) => {
-      const at = chosen.indexOf(seriesUid);
-      if (on && at < 0) chosen.push(seriesUid);
-      if (!on && at >= 0) chosen.splice(at, 1);
-      while (chosen.length > 2) boxes.get(chosen.shift()).checked = false;
-      if (chosen.length === 2) {
-        compare.href = viewerLink({ study: uid, series: chosen[0], series2: chosen[1] });
-        compare.removeAttribute("aria-disabled");
-      } else {
-        compare.removeAttribute("href");
-        compare.setAttribute("aria-disabled", "true");
-      }
-    };
-    const cards = series.map((one) => {
-      const box = h("input", { type: "checkbox", class: "choose", onchange: (event) => choose(one.SeriesInstanceUID, event.target.checked) });
-      boxes.set(one.SeriesInstanceUID, box);
-      return seriesCard(study, one, box);
-    });
-    clear(cell).append(
-      h("div", { class: "series-bar" }, compare, hint),
-      h("ul", { class: "series-list" }, cards.length ? cards : h("li", {}, "No series.")),
-    );
-  }
-
-  function seriesCard(study, series, box) {
-    const studyUid = study.StudyInstanceUID;
-    const uid = series.SeriesInstanceUID;
-    const open = viewerLink({ study: studyUid, series: uid });
-    const title = [series.SeriesNumber !== null && series.SeriesNumber !== undefined ? `#${series.SeriesNumber}` : "", series.Modality, series.SeriesDescription].filter(Boolean).join(" ");
-    const thumbnail = h("img", {
-      class: "thumbnail",
-      loading: "lazy",
-      decoding: "async",
-      width: 128,
-      height: 128,
-      alt: `Series ${title}`,
-      src: `/dicomweb/studies/${encodeURIComponent(studyUid)}/series/${encodeURIComponent(uid)}/thumbnail?viewport=128,128`,
-    });
-    thumbnail.addEventListener("error", () => thumbnail.replaceWith(h("span", { class: "thumbnail no-image" }, "no image")), { once: true });
-    return h(
-      "li",
-      { class: "series-card", dataset: { uid } },
-      h("a", { class: "thumb-link", href: open, title: "Open in the viewer" }, thumbnail),
-      h("div", { class: "series-title" }, title || "(no description)"),
-      h("div", { class: "series-count" }, plural(series.NumberOfSeriesRelatedInstances, "image")),
-      h(
-        "div",
-        { class: "series-actions" },
-        h("label", { class: "compare-choice" }, box, " compare"),
-        h("a", { class: "button open", href: open }, "Open"),
-        h("a", { class: "button zip", href: `${seriesPath(uid)}/archive`, download: "", title: "Download the series as a ZIP file" }, "ZIP"),
-        h("button", { type: "button", class: "png", title: "Download its middle image as PNG", onclick: () => downloadImage(studyUid, series, "png") }, "PNG"),
-        h("button", { type: "button", class: "jpeg", title: "Download its middle image as JPEG", onclick: () => downloadImage(studyUid, series, "jpeg") }, "JPEG"),
-        h(
-          "button",
-          {
-            type: "button",
-            class: "delete danger",
-            onclick: async () => {
-              const confirmed = await confirmDialog({
-                title: "Delete series",
-                message: [h("p", {}, "Delete the series ", h("strong", {}, title || uid), " of ", h("strong", {}, studyLabel(study)), "?"), h("p", {}, `${plural(series.NumberOfSeriesRelatedInstances, "image")}. Their files are removed from the archive.`)],
-                confirm: "Delete",
-                danger: true,
-              });
-              if (!confirmed) return;
-              try {
-                await deleteObject(seriesPath(uid));
-              } catch (error) {
-                showError(error);
-              }
-              load();
-            },
-          },
-          "Delete",
-        ),
-      ),
-    );
-  }
-
-  // The series' middle image, rendered by the server, saved as a file.
-  async function downloadImage(studyUid, series, format) {
-    try {
-      const count = Number(series.NumberOfSeriesRelatedInstances) || 1;
-      const { items } = await getPage(`${seriesPath(series.SeriesInstanceUID)}/instances`, { limit: 1, offset: Math.floor((count - 1) / 2) });
-      if (!items.length) throw new Error("The series holds no image.");
-      const instance = items[0].SOPInstanceUID;
-      const url = `/dicomweb/studies/${encodeURIComponent(studyUid)}/series/${encodeURIComponent(series.SeriesInstanceUID)}/instances/${encodeURIComponent(instance)}/rendered?accept=image/${format}`;
-      const blob = await (await request(url)).blob();
-      const href = URL.createObjectURL(blob);
-      const link = h("a", { href, download: `${instance}.${format === "jpeg" ? "jpg" : "png"}`, hidden: true });
-      document.body.append(link);
-      link.click();
-      link.remove();
-      setTimeout(() => URL.revokeObjectURL(href), 10_000);
-    } catch (error) {
-      showError(error);
-    }
   }
 
   // page keys: "/" search, "[" "]" pages, "r" reload

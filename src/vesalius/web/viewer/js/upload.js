@@ -239,7 +239,7 @@ export async function mount(container) {
     clear(results).append(rows);
   }
 
-  // repaint at most every 50 ms, however fast the answers come
+  // repaint at most every 150 ms, however fast the answers come
   let scheduled = false;
   const listener = () => {
     if (scheduled) return;
@@ -247,7 +247,7 @@ export async function mount(container) {
     setTimeout(() => {
       scheduled = false;
       render();
-    }, 50);
+    }, 150);
   };
   session.listeners.add(listener);
   render();
