@@ -11,11 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pydicom
+import pytest
 from playwright.sync_api import expect
 
 from browser_support import page, screenshot, served  # noqa: F401  (fixtures)
 from conftest import corpus_file
 from ui_support import api, dicom_bytes, fill_studies, stow
+
+pytestmark = pytest.mark.slow  # a server and a browser per test
 
 MR_SERIES = [f"dcm4che/MR-series/MR{n:02d}.dcm" for n in range(1, 17)]
 MR_STUDY = "1.113654.3.13.1026"

@@ -7,11 +7,14 @@ import base64
 from pathlib import Path
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from browser_support import page, screenshot, served  # noqa: F401  (fixtures)
 from conftest import corpus_file
 from ui_support import api, dicom_bytes, study_uids
+
+pytestmark = pytest.mark.slow  # a server and a browser per test
 
 MR_STUDY = "1.113654.3.13.1026"
 CT_SMALL = "pydicom/test_files/CT_small.dcm"

@@ -17,6 +17,8 @@ from browser_support import Served, page, screenshot, served  # noqa: F401  (fix
 from conftest import free_port
 from ui_support import api, peer_block, serve_with_config, study_uids
 
+pytestmark = pytest.mark.slow  # a server and a browser per test
+
 MR_SERIES = [f"dcm4che/MR-series/MR{n:02d}.dcm" for n in range(1, 17)]
 MR_STUDY = "1.113654.3.13.1026"
 CT_SMALL = "pydicom/test_files/CT_small.dcm"

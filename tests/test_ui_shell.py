@@ -8,9 +8,12 @@ import re
 from typing import Any
 
 import httpx
+import pytest
 from playwright.sync_api import expect
 
 from browser_support import page, screenshot, served  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.slow  # a server and a browser per test
 
 CT_SMALL = "pydicom/test_files/CT_small.dcm"
 CT_STUDY = "1.3.6.1.4.1.5962.1.2.1.20040119072730.12322"

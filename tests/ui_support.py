@@ -20,6 +20,13 @@ from conftest import VESALIUS, free_port, port_open, wait_for
 from vesalius.index.index import Index
 from vesalius.model.record import record_from_values
 
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the page fixture skips (fails on CI) and says why
+    pass
+else:
+    expect.set_options(timeout=15_000)  # a busy machine: two cores for servers and browsers
+
 CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
 BULK_ROOT = "1.2.826.0.1.3680043.10.998"
 
