@@ -236,11 +236,19 @@ def foreign_scp(port: int, present: set[str]) -> Any:
     ae = AE(ae_title="FOREIGN")
     ae.add_supported_context(StorageCommitmentPushModel)
 
+    answered = threading.Event()  # pynetdicom would send the report before the answer
+
+    def on_sent(event: Any) -> None:
+        if type(event.message).__name__ == "N_ACTION_RSP":
+            answered.set()
+
     def on_action(event: Any) -> tuple[int, None]:
         information = event.action_information
         assoc = event.assoc
+        answered.clear()
 
         def report() -> None:
+            answered.wait(10)
             answer = Dataset()
             answer.TransactionUID = information.TransactionUID
             good, bad = [], []
@@ -259,9 +267,8 @@ def foreign_scp(port: int, present: set[str]) -> Any:
         threading.Thread(target=report, daemon=True).start()
         return 0x0000, None
 
-    return ae.start_server(
-        ("127.0.0.1", port), block=False, evt_handlers=[(evt.EVT_N_ACTION, on_action)]
-    )
+    handlers = [(evt.EVT_N_ACTION, on_action), (evt.EVT_DIMSE_SENT, on_sent)]
+    return ae.start_server(("127.0.0.1", port), block=False, evt_handlers=handlers)
 
 
 def test_cli_commit_against_a_foreign_scp(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 from pydicom.dataset import Dataset
 from pynetdicom import build_context, build_role
 from pynetdicom.association import Association
+from pynetdicom.dimse_messages import N_ACTION_RSP
 from pynetdicom.events import Event
 from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT, A_RELEASE
 
@@ -42,6 +43,8 @@ LOG = logging.getLogger("vesalius.dimse.commitment")
 RELEASE_GRACE = 0.2
 """Seconds to watch for a release before reporting on the association of the request."""
 RELEASE_POLL = 0.01
+ANSWER_TIMEOUT = 10.0
+"""Seconds to wait for our N-ACTION response to leave before reporting after it."""
 SAME_ASSOCIATION_TIMEOUT = 10.0
 """Seconds to wait for the requester's answer to a report on that association."""
 
@@ -164,6 +167,7 @@ def handle_n_action(event: Event, archive: Archive, settings: Settings) -> tuple
         LOG.warning("storage commitment request unreadable: %s", exc)
         return PROCESSING_FAILURE, None
     requester = origin_of(event.assoc).calling_aet
+    answered = _answers(event.assoc).expect()
     job, params = commitment.owe_report(archive, transaction_uid, requester, references)
     LOG.info(
         "storage commitment %s of %d instance(s) for %s recorded (job %d)",
@@ -171,7 +175,7 @@ def handle_n_action(event: Event, archive: Archive, settings: Settings) -> tuple
     )  # fmt: skip
     worker = threading.Thread(
         target=_report_here,
-        args=(event.assoc, archive, job, params),
+        args=(event.assoc, archive, job, params, answered),
         name=f"commitment-{job.id}",
         daemon=True,
     )
@@ -179,13 +183,16 @@ def handle_n_action(event: Event, archive: Archive, settings: Settings) -> tuple
     return SUCCESS, None
 
 
-def _report_here(assoc: Association, archive: Archive, job: Job, params: dict[str, Any]) -> None:
+def _report_here(
+    assoc: Association, archive: Archive, job: Job, params: dict[str, Any], answered: int
+) -> None:
     """Check, then report on the association of the request; else leave it to the runner."""
     transaction_uid = str(params["transaction_uid"])
     error = "the requester closed the association before the report"
     try:
         verdict = commitment.check(archive, commitment.references_from_params(params))
-        if _staying(assoc):
+        # pynetdicom lets a handler's thread send at once; the report must follow the answer.
+        if _answers(assoc).wait(answered, ANSWER_TIMEOUT) and _staying(assoc):
             assoc.dimse_timeout = SAME_ASSOCIATION_TIMEOUT
             status = send_report(assoc, transaction_uid, verdict)
             if status == SUCCESS:
@@ -196,6 +203,47 @@ def _report_here(assoc: Association, archive: Archive, job: Job, params: dict[st
         error = f"report on the same association failed: {exc}"
     LOG.info("storage commitment %s: %s; calling back", transaction_uid, error)
     archive.jobs.defer(job, 0, error, params)  # the runner's attempts start now
+
+
+class ActionAnswers:
+    """Counts the N-ACTION responses sent on one association, for threads that must
+    send after a given one (``expect`` in the handler, ``wait`` in the thread)."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._expected = 0
+        self._sent = 0
+
+    def expect(self) -> int:
+        """The number the response now being prepared will have."""
+        with self._condition:
+            self._expected += 1
+            return self._expected
+
+    def sent(self) -> None:
+        """One more N-ACTION response has left."""
+        with self._condition:
+            self._sent += 1
+            self._condition.notify_all()
+
+    def wait(self, number: int, timeout: float) -> bool:
+        """True once response ``number`` has left (False after ``timeout``)."""
+        with self._condition:
+            return self._condition.wait_for(lambda: self._sent >= number, timeout)
+
+
+def _answers(assoc: Association) -> ActionAnswers:
+    answers = getattr(assoc, "_vesalius_action_answers", None)
+    if answers is None:
+        answers = ActionAnswers()
+        assoc._vesalius_action_answers = answers  # type: ignore[attr-defined]
+    return answers
+
+
+def on_dimse_sent(event: Event) -> None:
+    """Note each N-ACTION response sent (the report of a commitment waits for it)."""
+    if isinstance(event.message, N_ACTION_RSP):
+        _answers(event.assoc).sent()
 
 
 def _staying(assoc: Association) -> bool:

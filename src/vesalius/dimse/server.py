@@ -23,7 +23,8 @@ from vesalius import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, sopc
 from vesalius.archive.archive import Archive
 from vesalius.dimse import commandset, messages, reactor
 from vesalius.dimse.association import AssociationGate, GatedACSE, on_close, on_open
-from vesalius.dimse.commitment import handle_n_action, handle_n_event_report
+from vesalius.dimse.commitment import handle_n_action, handle_n_event_report, on_dimse_sent
+from vesalius.dimse.dispatch import NRoutes
 from vesalius.dimse.echo import handle_echo
 from vesalius.dimse.find import handle_find
 from vesalius.dimse.get import handle_get
@@ -43,7 +44,20 @@ _config.LOG_RESPONSE_IDENTIFIERS = False
 def handler_table(
     settings: Settings, archive: Archive, gate: AssociationGate
 ) -> list[tuple[Any, ...]]:
-    """Every DIMSE service we offer, as (event, handler, extra args) rows."""
+    """Every DIMSE service we offer, as (event, handler, extra args) rows.
+
+    N-* services share one handler per event type, routed by SOP class.
+    """
+    n_action = NRoutes("N-ACTION").route(
+        sopclasses.STORAGE_COMMITMENT_PUSH, handle_n_action, archive, settings
+    )
+    n_event_report = NRoutes("N-EVENT-REPORT").route(
+        sopclasses.STORAGE_COMMITMENT_PUSH, handle_n_event_report, archive
+    )
+    n_create = NRoutes("N-CREATE")
+    n_set = NRoutes("N-SET")
+    n_get = NRoutes("N-GET")
+    n_delete = NRoutes("N-DELETE")
     return [
         (evt.EVT_CONN_OPEN, on_open),
         (evt.EVT_CONN_CLOSE, on_close, [gate]),
@@ -52,8 +66,13 @@ def handler_table(
         (evt.EVT_C_FIND, handle_find, [archive, settings]),
         (evt.EVT_C_MOVE, handle_move, [archive, settings]),
         (evt.EVT_C_GET, handle_get, [archive, settings]),
-        (evt.EVT_N_ACTION, handle_n_action, [archive, settings]),
-        (evt.EVT_N_EVENT_REPORT, handle_n_event_report, [archive]),
+        (evt.EVT_N_ACTION, n_action),
+        (evt.EVT_DIMSE_SENT, on_dimse_sent),
+        (evt.EVT_N_EVENT_REPORT, n_event_report),
+        (evt.EVT_N_CREATE, n_create),
+        (evt.EVT_N_SET, n_set),
+        (evt.EVT_N_GET, n_get),
+        (evt.EVT_N_DELETE, n_delete),
     ]
 
 
