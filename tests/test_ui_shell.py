@@ -69,7 +69,8 @@ def test_help_lists_every_section_and_keys_change_page(served: Any, page: Any) -
     help_dialog = page.locator("dialog#help")
     expect(help_dialog).to_be_visible()
     sections = help_dialog.locator(".help-section h3")
-    for section in ("General", "Database", "Import", "Query/Retrieve", "Jobs"):
+    expect(sections.first).to_have_text("General")
+    for section in ("General", "Database", "Import", "Query/Retrieve", "Jobs", "Viewer"):
         expect(sections.filter(has_text=re.compile(f"^{re.escape(section)}$"))).to_have_count(1)
     expect(help_dialog.locator('.help-section[data-section="Database"]')).to_contain_text(
         "previous / next page"

@@ -1,5 +1,5 @@
 // The help overlay ("?"): every section of shortcuts that the pages registered
-// (js/shortcuts.js), in a modal dialog; Escape or "?" closes it.
+// (js/shortcuts.js), General first, in a modal dialog; Escape or "?" closes it.
 
 import { h } from "./dom.js";
 import { allShortcuts, registerShortcuts } from "./shortcuts.js";
@@ -12,13 +12,20 @@ registerShortcuts("General", [
 ]);
 
 let open = null;
+let opening = false;
 
-export function toggleHelp() {
+export async function toggleHelp() {
   if (open) {
     open.close();
     return;
   }
-  const sections = [...allShortcuts()].map(([section, list]) =>
+  if (opening) return;
+  opening = true;
+  // the viewer registers its keys when its module loads (at once if it already has)
+  await import("./viewer/index.js").catch(() => {});
+  opening = false;
+  const ordered = [...allShortcuts()].sort(([a], [b]) => (b === "General") - (a === "General"));
+  const sections = ordered.map(([section, list]) =>
     h(
       "section",
       { class: "help-section", dataset: { section } },
