@@ -160,6 +160,18 @@ STORAGE_COMMITMENT_SOP_CLASSES: tuple[SopClass, ...] = (
 )
 """Storage Commitment, push model: as SCP (we commit) and as SCU (we ask), PS3.4 J."""
 
+MODALITY_WORKLIST_FIND = "1.2.840.10008.5.1.4.31"
+WORKLIST_SOP_CLASSES: tuple[SopClass, ...] = (
+    SopClass(MODALITY_WORKLIST_FIND, "Modality Worklist Information Model - FIND", "worklist"),
+)
+"""Basic Worklist Management, modality worklist (PS3.4 K.6): as SCP and as SCU."""
+
+MPPS = "1.2.840.10008.3.1.2.3.3"
+MPPS_SOP_CLASSES: tuple[SopClass, ...] = (
+    SopClass(MPPS, "Modality Performed Procedure Step SOP Class", "mpps"),
+)
+"""Modality Performed Procedure Step, N-CREATE and N-SET (PS3.4 F.7): as SCP and as SCU."""
+
 
 def all_sop_classes() -> tuple[SopClass, ...]:
     """Every SOP class the archive offers as an SCP, verification first."""
@@ -167,6 +179,8 @@ def all_sop_classes() -> tuple[SopClass, ...]:
         VERIFICATION_SOP_CLASSES
         + QUERY_RETRIEVE_SOP_CLASSES
         + STORAGE_COMMITMENT_SOP_CLASSES
+        + WORKLIST_SOP_CLASSES
+        + MPPS_SOP_CLASSES
         + STORAGE_SOP_CLASSES
     )
 
