@@ -25,7 +25,7 @@ from vesalius.archive.archive import Archive
 from vesalius.archive.runner import JobRunner
 from vesalius.dimse.association import AssociationGate
 from vesalius.dimse.remote import DimseRemoteAEs
-from vesalius.dimse.server import DicomServer, listening_socket
+from vesalius.dimse.server import DicomServer, listening_socket, offered_contexts
 from vesalius.settings import Settings
 from vesalius.web.app import create_app
 from vesalius.web.server import HttpServer
@@ -94,6 +94,7 @@ class Node:
             self.runner = JobRunner(self.archive, remote)
             app = create_app(self.archive, settings, remote=remote)
             app.state.dicom_port = self.dicom_port
+            app.state.offered = offered_contexts(settings)
             self.http = HttpServer(app, listening_socket(settings.http.host, settings.http.port))
 
     @property
@@ -212,6 +213,7 @@ def serve(settings: Settings) -> int:
     remote = DimseRemoteAEs(archive, settings)
     app = create_app(archive, settings, remote=remote)
     app.state.dicom_port = sock.getsockname()[1]
+    app.state.offered = offered_contexts(settings)
     http = HttpServer(app, http_socket).start()
     runner = JobRunner(archive, remote).start()  # send and retrieve jobs of /api
     LOG.info(

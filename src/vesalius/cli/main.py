@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from vesalius.cli import (  # noqa: F401 - registers verbs
     commitment,
+    conformance,
     dump,
     importing,
     listing,

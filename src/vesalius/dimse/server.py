@@ -21,6 +21,7 @@ from pynetdicom.transport import RequestHandler, ThreadedAssociationServer
 
 from vesalius import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, sopclasses
 from vesalius.archive.archive import Archive
+from vesalius.conformance.statement import Offered
 from vesalius.dimse import commandset, messages, reactor
 from vesalius.dimse.association import AssociationGate, GatedACSE, on_close, on_open
 from vesalius.dimse.commitment import handle_n_action, handle_n_event_report, on_dimse_sent
@@ -231,3 +232,17 @@ class DicomServer:
         for assoc in self.server.active_associations:
             assoc.abort()
         self._thread.join(timeout=5)
+
+
+def offered_contexts(settings: Settings) -> list[Offered]:
+    """What the AE of ``settings`` accepts, context by context: the conformance
+    statement is made from this, so that it says what the AE negotiates."""
+    return [
+        Offered(
+            str(context.abstract_syntax),
+            tuple(str(ts) for ts in context.transfer_syntax),
+            bool(context.scu_role),
+            bool(context.scp_role),
+        )
+        for context in build_ae(settings).supported_contexts
+    ]

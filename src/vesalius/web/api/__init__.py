@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from vesalius.web.api import database, downloads, jobs, peers, system
+from vesalius.web.api import conformance, database, downloads, jobs, peers, system
 
 router = APIRouter()
+router.include_router(conformance.router)
 router.include_router(database.router)
 router.include_router(downloads.router)
 router.include_router(jobs.router)

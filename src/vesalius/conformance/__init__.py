@@ -1,0 +1,1 @@
+"""The DICOM Conformance Statement (PS3.2), generated from what the AE actually offers."""
