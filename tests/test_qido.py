@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import email
 import email.policy
+from pathlib import Path
 from xml.etree import ElementTree
 
 import httpx
 import pytest
 from dicomweb_client.api import DICOMwebClient
+from pydicom import dcmread
 
 from conftest import corpus_file
 from test_find import CHARSET_FILES, MR_SERIES, MR_STUDY, findscu
@@ -159,3 +161,18 @@ def test_non_latin_names_in_utf8(loaded_web: Node) -> None:
         "Ideographic": "山田^太郎",
         "Phonetic": "やまだ^たろう",
     } in names
+
+
+def test_backslash_in_a_patient_id_is_answered(web_node: Node, tmp_path: Path) -> None:
+    """A value with a backslash (several values) must not break the answers."""
+    dataset = dcmread(corpus_file("dcm4che/MR-series/MR01.dcm"))
+    dataset.PatientID = "A\\B"
+    dataset.PatientName = "Müller^Hans"
+    dataset.SpecificCharacterSet = "ISO_IR 100"
+    path = tmp_path / "backslash.dcm"
+    dataset.save_as(path)
+    web_node.archive.store_file(path.read_bytes())
+    answers = client(web_node).search_for_studies(fields=["PatientID"])
+    assert [value(a, "00100020") for a in answers] == ["A"]
+    assert answers[0]["00100020"]["Value"] == ["A", "B"]
+    assert value(answers[0], "00100010") == {"Alphabetic": "Müller^Hans"}

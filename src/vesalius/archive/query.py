@@ -93,7 +93,7 @@ def response(query: Query, row: Mapping[str, Any], retrieve_ae_title: str) -> An
             continue
         value = _value(key, row.get(key.keyword))
         if value and key.vr in CHARSET_VRS:
-            texts.append((value, key.vr))
+            texts.extend(_texts(value, key.vr))
         elements[key.tag] = (key.vr, value)
     elements[QUERY_RETRIEVE_LEVEL] = ("CS", query.level)
     elements[RETRIEVE_AE_TITLE] = ("AE", retrieve_ae_title)
@@ -112,9 +112,15 @@ def _items(
     for sub in key.items:
         value = _value(sub, row.get(f"{key.keyword}.{sub.keyword}"))
         if value and sub.vr in CHARSET_VRS:
-            texts.append((value, sub.vr))
+            texts.extend(_texts(value, sub.vr))
         item[sub.tag] = (sub.vr, value)
     return [item]
+
+
+def _texts(value: Any, vr: str) -> list[tuple[str, str]]:
+    """Each text of a value (several when it was split at its backslashes)."""
+    values = value if isinstance(value, list) else [value]
+    return [(str(v), vr) for v in values if v]
 
 
 def _dataset(elements: Elements) -> Dataset:
