@@ -35,9 +35,13 @@ def test_navigation_routes_and_placeholders(served: Any, page: Any) -> None:  # 
         expect(page.locator(landmark)).to_be_visible()
         expect(page.locator("#nav a[aria-current='page']")).to_have_text(label)
     placeholders = page.locator("#nav .placeholder")
-    expect(placeholders).to_have_text(["Worklist", "Print", "Reports", "Conformance"])
-    for n in range(4):
+    expect(placeholders).to_have_text(["Worklist", "Print", "Reports"])
+    for n in range(3):
         expect(placeholders.nth(n)).to_have_attribute("aria-disabled", "true")
+    page.click("#nav a:has-text('Conformance')")
+    statement = page.frame_locator("iframe.conformance-document")
+    expect(statement.locator("h2").first).to_have_text("1 Conformance Statement Overview")
+    expect(statement.locator("body")).to_contain_text("Storage Commitment Push Model SOP Class")
     page.goto(f"{served.url}/#/no-such-page")
     expect(page).to_have_url(re.compile("#/studies$"))
     page.click("#nav a:has-text('Viewer')")

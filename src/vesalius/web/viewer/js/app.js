@@ -5,6 +5,7 @@
 //   #/studies                                   local database (the default)
 //   #/viewer?study=UID&series=UID[&series2=UID] the image viewer (js/viewer/)
 //   #/remote   query/retrieve    #/import   import    #/jobs   jobs
+//   #/conformance   the conformance statement
 //
 // A page module exports mount(container, params) -> unmount function (or a
 // promise of one); the router calls it when leaving the page.
@@ -16,6 +17,7 @@ import { mount as mountImport, importDropped } from "./upload.js";
 import { mount as mountRemote } from "./remote.js";
 import { mount as mountJobs } from "./jobs.js";
 import { toggleHelp } from "./help.js";
+import { mountConformance } from "./conformance.js";
 
 const app = document.getElementById("app");
 const nav = document.getElementById("nav");
@@ -27,6 +29,7 @@ const ROUTES = {
   remote: { title: "Query/Retrieve", mount: mountRemote },
   import: { title: "Import", mount: mountImport },
   jobs: { title: "Jobs", mount: mountJobs },
+  conformance: { title: "Conformance", mount: mountConformance },
 };
 const GO_KEYS = { d: "#/studies", v: "#/viewer", q: "#/remote", i: "#/import", j: "#/jobs" };
 
