@@ -117,9 +117,32 @@ class DatabaseSettings(_Section):
 
 class Hl7Settings(_Section):
     enabled: bool = Field(False, description="Run the MLLP listener for HL7 orders.")
+    host: str = Field("127.0.0.1", description="Address the MLLP listener binds.")
     port: int = Field(2575, ge=0, le=65535, description="TCP port of the MLLP listener.")
-    ris_host: str = Field("", description="Host that receives completion messages.")
+    ris_host: str = Field(
+        "", description="Host that receives completion messages; empty: none are sent."
+    )
     ris_port: int = Field(0, ge=0, le=65535, description="Port that receives completion messages.")
+    completion_message: Literal["ORM", "ORU"] = Field(
+        "ORM",
+        description="What tells the RIS a procedure step ended: ORM^O01 status update or ORU^R01.",
+    )
+    application: str = Field("VESALIUS", description="Our MSH-3 Sending Application.")
+    facility: str = Field("", description="Our MSH-4 Sending Facility.")
+    ris_application: str = Field("RIS", description="MSH-5 Receiving Application of what we send.")
+    ris_facility: str = Field("", description="MSH-6 Receiving Facility of what we send.")
+    ack_timeout_s: float = Field(
+        30, gt=0, description="Seconds to wait for the RIS to acknowledge a message."
+    )
+    retry_interval_s: float = Field(
+        10, ge=0, description="Seconds before a message is sent again; doubled after each failure."
+    )
+    retry_max_interval_s: float = Field(
+        600, ge=0, description="Longest wait between two attempts to send a message."
+    )
+    max_attempts: int = Field(
+        0, ge=0, description="Attempts before a message is given up; 0: until it is acknowledged."
+    )
 
 
 class PrintSettings(_Section):

@@ -20,8 +20,8 @@ from vesalius.index.jobs import JobRow, JobTable
 
 FLUSH_INTERVAL = 0.25
 INTERRUPTED = "interrupted by a restart"
-RESUMABLE = ("commitment",)
-"""Kinds of job taken up again after a restart instead of failed."""
+RESUMABLE = ("commitment", "hl7")
+"""Kinds of job taken up again after a restart instead of failed: reports and messages owed."""
 
 
 class Job:

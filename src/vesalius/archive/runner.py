@@ -24,8 +24,9 @@ import threading
 import time
 from typing import Any
 
-from vesalius.archive import commitment
+from vesalius.archive import commitment, completion
 from vesalius.archive.archive import Archive
+from vesalius.archive.completion import HL7, Outbox
 from vesalius.archive.jobs import Job
 from vesalius.archive.remote import COMMITMENT, KINDS, RETRIEVE, SEND, Outcome, RemoteAEs
 from vesalius.model.errors import ArchiveError
@@ -70,13 +71,21 @@ class CancelWatch:
 
 
 class JobRunner:
-    """Runs queued ``send`` and ``retrieve`` jobs of ``archive`` through ``remote``."""
+    """Runs queued ``send`` and ``retrieve`` jobs of ``archive`` through ``remote``, and
+    ``hl7`` completion messages through ``outbox`` when there is one."""
 
     def __init__(
-        self, archive: Archive, remote: RemoteAEs, poll_interval: float = POLL_INTERVAL
+        self,
+        archive: Archive,
+        remote: RemoteAEs,
+        poll_interval: float = POLL_INTERVAL,
+        *,
+        outbox: Outbox | None = None,
     ) -> None:
         self.archive = archive
         self.remote = remote
+        self.outbox = outbox
+        self.kinds = KINDS + ((HL7,) if outbox is not None else ())
         self.poll_interval = poll_interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="jobs", daemon=True)
@@ -105,7 +114,7 @@ class JobRunner:
 
     def run_once(self) -> bool:
         """Claim one pending job and run it to its end; False when none was waiting."""
-        claimed = self.archive.jobs.claim(KINDS)
+        claimed = self.archive.jobs.claim(self.kinds)
         if claimed is None:
             return False
         job, kind, params = claimed
@@ -116,6 +125,9 @@ class JobRunner:
         """Do one claimed job and finish it; never raises."""
         if kind == COMMITMENT:
             self._report(job, params)
+            return
+        if kind == HL7 and self.outbox is not None:
+            self._deliver(self.outbox, job, params)
             return
         watch = CancelWatch(self.archive, job.id)
         peer = str(params.get("peer", ""))
@@ -151,6 +163,23 @@ class JobRunner:
                 "job %d: storage commitment report not delivered (%s)%s",
                 job.id, exc, "; will try again" if queued else "; giving up",
             )  # fmt: skip
+
+    def _deliver(self, outbox: Outbox, job: Job, params: dict[str, Any]) -> None:
+        """Send a completion message; until the RIS acknowledges it, queue it again."""
+        try:
+            control_id = outbox.deliver(params)
+        except Exception as exc:
+            queued = completion.defer_completion(self.archive, job, params, str(exc))
+            LOG.warning(
+                "job %d: completion message not acknowledged (%s)%s",
+                job.id, exc, "; will try again" if queued else "; giving up",
+            )  # fmt: skip
+            return
+        job.progress(done=1, failed=0, warning=0, total=1)
+        job.finish(
+            "done",
+            result={"message_control_id": control_id, "attempts": params.get("attempts", 0) + 1},
+        )
 
     def _finish(self, job: Job, watch: CancelWatch, outcome: Outcome) -> None:
         if outcome.cancelled or watch.read():

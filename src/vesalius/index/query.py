@@ -89,21 +89,28 @@ def _range(column: Any, low: str, high: str) -> ColumnElement[bool]:
 
 
 def _name(condition: Condition, query: Query, dialect: str) -> ColumnElement[bool]:
-    """PN matching: per component group, case-insensitive unless configured otherwise.
-
-    A value without ``=`` matches the alphabetic group when it is plain ASCII,
-    any group otherwise (ideographic and phonetic names are rarely ASCII); a
-    value with ``=`` matches group by group, an empty group universally. A
-    wildcard never reaches across groups.
-    """
+    """PN matching of an indexed attribute (``match_name``), on the folded name column when
+    there is one."""
     folded = query.case_insensitive_names
-    value = normalize_name(condition.value) if folded else condition.value
     if folded and condition.keyword == "PatientName":
         column: Any = patients.c.patient_name_norm
     elif folded:
         column = func.upper(_column(condition.keyword))
     else:
         column = _column(condition.keyword)
+    return match_name(column, condition.value, dialect, folded=folded)
+
+
+def match_name(column: Any, value: str, dialect: str, *, folded: bool) -> ColumnElement[bool]:
+    """PN matching on ``column``: per component group, case-insensitive when ``folded``
+    (``column`` then holds or computes the folded name, see ``normalize_name``).
+
+    A value without ``=`` matches the alphabetic group when it is plain ASCII,
+    any group otherwise (ideographic and phonetic names are rarely ASCII); a
+    value with ``=`` matches group by group, an empty group universally. A
+    wildcard never reaches across groups.
+    """
+    value = normalize_name(value) if folded else value
     groups = [_group(column, number, dialect) for number in range(3)]
     if "=" in value:
         wanted = value.split("=")[:3]
@@ -137,7 +144,9 @@ def _group_match(group: Any, value: str, dialect: str) -> ColumnElement[bool]:
     return group.like(like_pattern(value), escape="\\")
 
 
-def _plain(condition: Condition, column: Any, dialect: str) -> ColumnElement[bool]:
+def match_value(condition: Condition, column: Any, dialect: str) -> ColumnElement[bool]:
+    """The SQL condition of a non-PN ``condition`` on ``column``: UID list, range, wildcard or
+    single value."""
     if condition.kind == "list":
         return column.in_(condition.values)
     if condition.kind == "range":
@@ -163,17 +172,17 @@ def where(condition: Condition, query: Query, dialect: str) -> ColumnElement[boo
     keyword = condition.keyword
     if keyword == "ModalitiesInStudy":
         return exists().where(
-            series.c.study_pk == studies.c.pk, _plain(condition, series.c.modality, dialect)
+            series.c.study_pk == studies.c.pk, match_value(condition, series.c.modality, dialect)
         )
     if keyword == "SOPClassesInStudy":
         return exists().where(
             series.c.study_pk == studies.c.pk,
             instances.c.series_pk == series.c.pk,
-            _plain(condition, instances.c.sop_class_uid, dialect),
+            match_value(condition, instances.c.sop_class_uid, dialect),
         )
     if keyword in COMPUTED_KEYS:
-        return _plain(condition, _computed(keyword, dialect), dialect)
-    return _plain(condition, _column(keyword), dialect)
+        return match_value(condition, _computed(keyword, dialect), dialect)
+    return match_value(condition, _column(keyword), dialect)
 
 
 def _count(*conditions: ColumnElement[bool], table: Any) -> Any:

@@ -160,3 +160,65 @@ instance_metadata = Table(
     Column("body", Text, nullable=False),
 )
 """DICOM JSON of a stored file (bulk data by URI), written the first time it is asked for."""
+
+worklist = Table(
+    "worklist",
+    metadata,
+    Column("pk", Integer, primary_key=True),
+    _text("PatientID"),
+    _text("IssuerOfPatientID"),
+    _text("PatientName", 324),
+    Column("patient_name_norm", String(324), nullable=False, default=""),
+    _text("AccessionNumber"),
+    _text("RequestedProcedureID"),
+    Column("study_instance_uid", String(64), nullable=False),
+    _text("ScheduledStationAETitle", 16),
+    _text("Modality", 16),
+    _text("ScheduledProcedureStepStartDate", 16),
+    _text("ScheduledProcedureStepStartTime", 32),
+    Column("scheduled_procedure_step_start_datetime", String(48), nullable=False, default=""),
+    _text("ScheduledPerformingPhysicianName", 324),
+    _text("ScheduledProcedureStepID"),
+    _text("ScheduledProcedureStepStatus", 16),
+    _text("PlacerOrderNumberImagingServiceRequest"),
+    _text("FillerOrderNumberImagingServiceRequest"),
+    Column("mpps_uid", String(64), nullable=False, default=""),
+    Column("dataset", Text, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Index("ix_worklist_patient_id", "patient_id"),
+    Index("ix_worklist_patient_name_norm", "patient_name_norm"),
+    Index("ix_worklist_accession_number", "accession_number"),
+    Index("ix_worklist_study_instance_uid", "study_instance_uid"),
+    Index(
+        "ix_worklist_station_start",
+        "scheduled_station_ae_title",
+        "scheduled_procedure_step_start_datetime",
+    ),
+    Index("ix_worklist_start", "scheduled_procedure_step_start_datetime"),
+    Index("ix_worklist_status", "scheduled_procedure_step_status"),
+    Index("ix_worklist_placer_order", "placer_order_number_imaging_service_request"),
+    Index("ix_worklist_filler_order", "filler_order_number_imaging_service_request"),
+)
+"""Modality worklist items, one per scheduled procedure step (PS3.4 K.6): the matching keys
+as columns, the whole item as DICOM JSON in ``dataset``; ``mpps_uid`` the performed
+procedure step that reported on it; ``scheduled_procedure_step_start_datetime`` date and
+time together, for combined ranges (PS3.4 C.2.2.2.5.1)."""
+
+mpps = Table(
+    "mpps",
+    metadata,
+    Column("pk", Integer, primary_key=True),
+    Column("sop_instance_uid", String(64), nullable=False, unique=True),
+    Column("status", String(16), nullable=False),
+    Column("study_instance_uid", String(64), nullable=False, default=""),
+    Column("worklist_pk", ForeignKey("worklist.pk", ondelete="SET NULL"), nullable=True),
+    Column("performed_station_ae_title", String(16), nullable=False, default=""),
+    Column("dataset", Text, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Index("ix_mpps_study_instance_uid", "study_instance_uid"),
+    Index("ix_mpps_worklist_pk", "worklist_pk"),
+)
+"""Modality performed procedure steps (PS3.4 F.7): their state (IN PROGRESS, COMPLETED,
+DISCONTINUED), the worklist item they report on, and every attribute as DICOM JSON."""
