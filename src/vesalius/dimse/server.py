@@ -30,6 +30,8 @@ from vesalius.dimse.echo import handle_echo
 from vesalius.dimse.find import handle_find
 from vesalius.dimse.get import handle_get
 from vesalius.dimse.move import handle_move
+from vesalius.dimse.mpps import handle_mpps_create, handle_mpps_set
+from vesalius.dimse.mwl import handle_mwl_find
 from vesalius.dimse.store import handle_store
 from vesalius.settings import Settings
 
@@ -47,16 +49,22 @@ def handler_table(
 ) -> list[tuple[Any, ...]]:
     """Every DIMSE service we offer, as (event, handler, extra args) rows.
 
-    N-* services share one handler per event type, routed by SOP class.
+    N-* services share one handler per event type, routed by SOP class; so do the
+    C-FIND of Query/Retrieve and of the modality worklist.
     """
+    c_find = NRoutes("C-FIND").route(
+        sopclasses.MODALITY_WORKLIST_FIND, handle_mwl_find, archive, settings
+    )
+    for find_class in sopclasses.query_retrieve_classes("find"):
+        c_find.route(find_class.uid, handle_find, archive, settings)
     n_action = NRoutes("N-ACTION").route(
         sopclasses.STORAGE_COMMITMENT_PUSH, handle_n_action, archive, settings
     )
     n_event_report = NRoutes("N-EVENT-REPORT").route(
         sopclasses.STORAGE_COMMITMENT_PUSH, handle_n_event_report, archive
     )
-    n_create = NRoutes("N-CREATE")
-    n_set = NRoutes("N-SET")
+    n_create = NRoutes("N-CREATE").route(sopclasses.MPPS, handle_mpps_create, archive, settings)
+    n_set = NRoutes("N-SET").route(sopclasses.MPPS, handle_mpps_set, archive, settings)
     n_get = NRoutes("N-GET")
     n_delete = NRoutes("N-DELETE")
     return [
@@ -64,7 +72,7 @@ def handler_table(
         (evt.EVT_CONN_CLOSE, on_close, [gate]),
         (evt.EVT_C_ECHO, handle_echo),
         (evt.EVT_C_STORE, handle_store, [archive]),
-        (evt.EVT_C_FIND, handle_find, [archive, settings]),
+        (evt.EVT_C_FIND, c_find),
         (evt.EVT_C_MOVE, handle_move, [archive, settings]),
         (evt.EVT_C_GET, handle_get, [archive, settings]),
         (evt.EVT_N_ACTION, n_action),
@@ -117,6 +125,10 @@ def build_ae(settings: Settings) -> AE:
             [ts.uid for ts in sopclasses.UNCOMPRESSED_TRANSFER_SYNTAXES],
             scu_role=True,
             scp_role=True,
+        )
+    for sop_class in sopclasses.WORKLIST_SOP_CLASSES + sopclasses.MPPS_SOP_CLASSES:
+        ae.add_supported_context(
+            sop_class.uid, [ts.uid for ts in sopclasses.UNCOMPRESSED_TRANSFER_SYNTAXES]
         )
     for sop_class in sopclasses.STORAGE_SOP_CLASSES:
         # Both roles: we receive C-STORE, and send it back on a C-GET's association
