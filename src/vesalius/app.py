@@ -26,6 +26,8 @@ from vesalius.archive.runner import JobRunner
 from vesalius.dimse.association import AssociationGate
 from vesalius.dimse.remote import DimseRemoteAEs
 from vesalius.dimse.server import DicomServer, listening_socket, offered_contexts
+from vesalius.hl7.listener import Hl7Listener
+from vesalius.hl7.sender import MllpOutbox
 from vesalius.settings import Settings
 from vesalius.web.app import create_app
 from vesalius.web.server import HttpServer
@@ -89,9 +91,10 @@ class Node:
         self.dicom = DicomServer(settings, self.archive, self.gate, self.socket)
         self.http: HttpServer | None = None
         self.runner: JobRunner | None = None
+        self.hl7 = Hl7Listener(self.archive, settings) if settings.hl7.enabled else None
         if http:
             remote = DimseRemoteAEs(self.archive, settings)
-            self.runner = JobRunner(self.archive, remote)
+            self.runner = JobRunner(self.archive, remote, outbox=MllpOutbox(settings))
             app = create_app(self.archive, settings, remote=remote)
             app.state.dicom_port = self.dicom_port
             app.state.offered = offered_contexts(settings)
@@ -114,6 +117,13 @@ class Node:
         """The DICOM port actually bound (useful with port 0)."""
         return int(self.socket.getsockname()[1])
 
+    @property
+    def hl7_port(self) -> int:
+        """The MLLP port actually bound; ``[hl7] enabled`` must be true."""
+        if self.hl7 is None:
+            raise RuntimeError("this node runs no HL7 listener")
+        return self.hl7.port
+
     def start(self) -> Node:
         """Accept associations (and HTTP requests)."""
         self.dicom.start()
@@ -121,6 +131,8 @@ class Node:
             self.http.start()
         if self.runner is not None:
             self.runner.start()
+        if self.hl7 is not None:
+            self.hl7.start()
         LOG.info(
             "%s listening for DICOM on %s:%d",
             self.settings.dicom.ae_title,
@@ -135,6 +147,8 @@ class Node:
             self.http.stop()
         if self.runner is not None:
             self.runner.stop()
+        if self.hl7 is not None:
+            self.hl7.stop()
         self.dicom.stop()
         self.socket.close()
         self.archive.close()
@@ -215,7 +229,11 @@ def serve(settings: Settings) -> int:
     app.state.dicom_port = sock.getsockname()[1]
     app.state.offered = offered_contexts(settings)
     http = HttpServer(app, http_socket).start()
-    runner = JobRunner(archive, remote).start()  # send and retrieve jobs of /api
+    runner = JobRunner(archive, remote, outbox=MllpOutbox(settings)).start()  # jobs of /api, HL7
+    hl7 = None
+    if settings.hl7.enabled:
+        hl7 = _bound("HL7", settings.hl7.host, settings.hl7.port,
+                     lambda _h, _p: Hl7Listener(archive, settings)).start()  # fmt: skip
     LOG.info(
         "%s listening for DICOM on %s:%d with %d receiving process(es), HTTP on %s:%d; data in %s",
         settings.dicom.ae_title,
@@ -237,6 +255,8 @@ def serve(settings: Settings) -> int:
     LOG.info("stopping")
     http.stop()
     runner.stop()
+    if hl7 is not None:
+        hl7.stop()
     server.stop()
     for pid in children:
         with contextlib.suppress(ProcessLookupError):
