@@ -187,7 +187,7 @@ def _patient(pid: hl7.Segment | None, pv1: hl7.Segment | None) -> dict[str, str]
         "PatientName": person_name(pid, 5),
         "PatientBirthDate": get(pid, 7)[:8],
         "PatientSex": sex if sex in SEXES else "",
-        "CurrentPatientLocation": "^".join(
+        "CurrentPatientLocation": " ".join(
             part for part in (get(pv1, 3, n) for n in range(1, 4)) if part
         ),
         "ReferringPhysicianName": person_name(pv1, 8, offset=1),
