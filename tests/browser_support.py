@@ -15,6 +15,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,17 +76,22 @@ class Served:
         assert done.returncode == 0, done.stderr
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[Served]:
-    """``vesalius serve`` on free loopback ports, stopped after the test."""
+@contextmanager
+def serve_with_config(folder: Path, config: str) -> Iterator[Served]:
+    """``vesalius serve --config`` (its own data folder, free loopback ports); stopped
+    by its PID at the end. ``config`` is TOML text, such as ``[[peers]]`` blocks."""
+    folder.mkdir(parents=True, exist_ok=True)
     http_port, dicom_port = free_port(), free_port()
-    data_dir = tmp_path / "data"
-    log = tmp_path / "serve.log"
+    config_file = folder / "vesalius.toml"
+    config_file.write_text(config, encoding="utf-8")
+    data_dir = folder / "data"
+    log = folder / "serve.log"
     with log.open("wb") as stderr:
         process = subprocess.Popen(
             [
-                VESALIUS, "serve", "--data-dir", str(data_dir), "--dicom-port", str(dicom_port),
-                "--http-port", str(http_port), "--workers", "1", "--log-level", "WARNING",
+                VESALIUS, "serve", "--config", str(config_file), "--data-dir", str(data_dir),
+                "--dicom-port", str(dicom_port), "--http-port", str(http_port),
+                "--workers", "1", "--log-level", "WARNING",
             ],
             stdout=subprocess.DEVNULL,
             stderr=stderr,
@@ -102,6 +108,13 @@ def served(tmp_path: Path) -> Iterator[Served]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    """``vesalius serve`` on free loopback ports, stopped after the test."""
+    with serve_with_config(tmp_path, "") as running:
+        yield running
 
 
 @pytest.fixture

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import datetime
 import io
-import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +12,7 @@ import httpx
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-from browser_support import Served
-from conftest import VESALIUS, free_port, port_open, wait_for
+from browser_support import Served, serve_with_config  # noqa: F401 - used by the tests
 from vesalius.index.index import Index
 from vesalius.model.record import record_from_values
 
@@ -29,40 +25,6 @@ else:
 
 CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
 BULK_ROOT = "1.2.826.0.1.3680043.10.998"
-
-
-@contextmanager
-def serve_with_config(folder: Path, config: str) -> Iterator[Served]:
-    """``vesalius serve --config`` (its own data folder, free loopback ports); stopped
-    by its PID at the end. ``config`` is TOML text, such as ``[[peers]]`` blocks."""
-    folder.mkdir(parents=True, exist_ok=True)
-    http_port, dicom_port = free_port(), free_port()
-    config_file = folder / "vesalius.toml"
-    config_file.write_text(config, encoding="utf-8")
-    data_dir = folder / "data"
-    log = folder / "serve.log"
-    with log.open("wb") as stderr:
-        process = subprocess.Popen(
-            [
-                VESALIUS, "serve", "--config", str(config_file), "--data-dir", str(data_dir),
-                "--dicom-port", str(dicom_port), "--http-port", str(http_port),
-                "--workers", "1", "--log-level", "WARNING",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-            start_new_session=True,
-        )  # fmt: skip
-    try:
-        wait_for(lambda: process.poll() is not None or port_open(http_port), timeout=60)
-        assert process.poll() is None, log.read_text(errors="replace")
-        yield Served(process, f"http://127.0.0.1:{http_port}", dicom_port, data_dir, log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 def peer_block(name: str, ae_title: str, port: int, services: list[str]) -> str:

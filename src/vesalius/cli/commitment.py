@@ -22,7 +22,7 @@ from vesalius.cli.common import (
     console,
     fail,
     settings_from,
-    target_from,
+    target_and_paths,
 )
 from vesalius.dimse import scu
 from vesalius.dimse.commitment_scu import CommitOutcome, request_commitment
@@ -67,15 +67,9 @@ def commit(
     reaches `vesalius serve` on this archive and is kept in the request's job.
     """
     settings = settings_from(config, data_dir, log_level or "WARNING")
-    words = list(arguments or [])
-    host = port = None
-    if not peer:
-        if len(words) < 2 or not words[1].isdigit():
-            fail("a target is needed: HOST PORT --aec AET, or --peer NAME")
-        host, port, words = words[0], int(words[1]), words[2:]
-    target = target_from(settings, host, port, aec, peer, aet)
+    target, paths = target_and_paths(settings, arguments, aec, peer, aet)
     references: list[Reference] = []
-    for path, described in scu.describe_files(files_under([Path(w) for w in words])):
+    for path, described in scu.describe_files(files_under(paths)):
         if isinstance(described, str):
             fail(f"{path}: {described}")
         references.append(Reference(described.sop_class_uid, described.sop_instance_uid))

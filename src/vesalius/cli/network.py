@@ -25,6 +25,7 @@ from vesalius.cli.common import (
     console,
     fail,
     settings_from,
+    target_and_paths,
     target_from,
 )
 from vesalius.dimse import scu
@@ -125,14 +126,7 @@ def send(
     if delete_after_commit and not commit:
         fail("--delete-after-commit needs --commit")
     settings = settings_from(config, data_dir, log_level or "WARNING")
-    words = list(arguments or [])
-    host = port = None
-    if not peer:
-        if len(words) < 2 or not words[1].isdigit():
-            fail("a target is needed: HOST PORT --aec AET, or --peer NAME")
-        host, port, words = words[0], int(words[1]), words[2:]
-    files = [Path(word) for word in words]
-    target = target_from(settings, host, port, aec, peer, aet)
+    target, files = target_and_paths(settings, arguments, aec, peer, aet)
     items: list[scu.Outgoing] = []
     failed: list[tuple[str, str]] = []
     for path, described in scu.describe_files(_files(files)):

@@ -20,6 +20,7 @@ from fastapi.responses import StreamingResponse
 from vesalius.archive.archive import Archive
 from vesalius.model.errors import NotFound
 from vesalius.model.matching import Level
+from vesalius.settings import Settings
 from vesalius.web.api import listing
 from vesalius.web.api.tags import header_json
 from vesalius.web.deps import ArchiveDep, SettingsDep
@@ -148,6 +149,30 @@ def list_studies(
     )
 
 
+def _children(
+    archive: Archive,
+    settings: Settings,
+    request: Request,
+    response: Response,
+    parent: tuple[Level, str],
+    level: Level,
+    page: tuple[int, int, str | None],
+) -> list[dict[str, Any]]:
+    """A page of the children of one study or series, filtered by the query parameters."""
+    limit, offset, sort = page
+    return _page(
+        archive,
+        response,
+        level,
+        filters=listing.filters_from(request.query_params, level),
+        parents=archive.lineage(*parent),
+        sort=sort,
+        limit=limit,
+        offset=offset,
+        case_insensitive_names=settings.query.case_insensitive_names,
+    )
+
+
 @router.get("/studies/{study_uid}")
 def read_study(study_uid: str, archive: ArchiveDep, settings: SettingsDep) -> dict[str, Any]:
     """One study by its Study Instance UID."""
@@ -166,17 +191,8 @@ def list_study_series(
     sort: Sort = None,
 ) -> list[dict[str, Any]]:
     """The series of a study, by series number unless sorted otherwise."""
-    return _page(
-        archive,
-        response,
-        "SERIES",
-        filters=listing.filters_from(request.query_params, "SERIES"),
-        parents=archive.lineage("STUDY", study_uid),
-        sort=sort,
-        limit=limit,
-        offset=offset,
-        case_insensitive_names=settings.query.case_insensitive_names,
-    )
+    page = (limit, offset, sort)
+    return _children(archive, settings, request, response, ("STUDY", study_uid), "SERIES", page)
 
 
 @router.delete("/studies/{study_uid}", status_code=204)
@@ -205,17 +221,8 @@ def list_series_instances(
     sort: Sort = None,
 ) -> list[dict[str, Any]]:
     """The instances of a series, by instance number unless sorted otherwise."""
-    return _page(
-        archive,
-        response,
-        "IMAGE",
-        filters=listing.filters_from(request.query_params, "IMAGE"),
-        parents=archive.lineage("SERIES", series_uid),
-        sort=sort,
-        limit=limit,
-        offset=offset,
-        case_insensitive_names=settings.query.case_insensitive_names,
-    )
+    page = (limit, offset, sort)
+    return _children(archive, settings, request, response, ("SERIES", series_uid), "IMAGE", page)
 
 
 @router.delete("/series/{series_uid}", status_code=204)
