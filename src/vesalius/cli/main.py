@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from vesalius.cli import (  # noqa: F401 - registers verbs
+    check,
     commitment,
     conformance,
     dump,
     importing,
     listing,
+    mpps,
     network,
     query,
     serving,
+    worklist,
 )
 from vesalius.cli.common import app
 
