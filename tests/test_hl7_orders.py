@@ -23,7 +23,9 @@ def seg(name: str, fields: dict[int, str]) -> str:
 
 
 def msh(message_type: str, control_id: str, version: str = "2.3.1") -> str:
-    return f"MSH|^~\\&|RIS|HOSP|VESALIUS|RAD|20240101120000||{message_type}|{control_id}|P|{version}"
+    return (
+        f"MSH|^~\\&|RIS|HOSP|VESALIUS|RAD|20240101120000||{message_type}|{control_id}|P|{version}"
+    )
 
 
 def orm(
