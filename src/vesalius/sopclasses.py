@@ -172,6 +172,34 @@ MPPS_SOP_CLASSES: tuple[SopClass, ...] = (
 )
 """Modality Performed Procedure Step, N-CREATE and N-SET (PS3.4 F.7): as SCP and as SCU."""
 
+BASIC_GRAYSCALE_PRINT_META = "1.2.840.10008.5.1.1.9"
+BASIC_COLOR_PRINT_META = "1.2.840.10008.5.1.1.18"
+BASIC_FILM_SESSION = "1.2.840.10008.5.1.1.1"
+BASIC_FILM_BOX = "1.2.840.10008.5.1.1.2"
+BASIC_GRAYSCALE_IMAGE_BOX = "1.2.840.10008.5.1.1.4"
+BASIC_COLOR_IMAGE_BOX = "1.2.840.10008.5.1.1.4.1"
+PRINTER = "1.2.840.10008.5.1.1.16"
+PRINTER_INSTANCE = "1.2.840.10008.5.1.1.17"
+"""The well-known SOP Instance of the Printer SOP Class (PS3.4 H.4.6)."""
+PRINT_JOB = "1.2.840.10008.5.1.1.14"
+BASIC_ANNOTATION_BOX = "1.2.840.10008.5.1.1.15"
+PRINT_CONTEXT_SOP_CLASSES: tuple[SopClass, ...] = (
+    SopClass(BASIC_GRAYSCALE_PRINT_META, "Basic Grayscale Print Management Meta", "print"),
+    SopClass(BASIC_COLOR_PRINT_META, "Basic Color Print Management Meta", "print"),
+    SopClass(PRINT_JOB, "Print Job SOP Class", "print"),
+    SopClass(BASIC_ANNOTATION_BOX, "Basic Annotation Box SOP Class", "print"),
+)
+"""The print classes negotiated in presentation contexts of their own (PS3.4 H.3, H.4)."""
+PRINT_SOP_CLASSES: tuple[SopClass, ...] = (
+    *PRINT_CONTEXT_SOP_CLASSES,
+    SopClass(BASIC_FILM_SESSION, "Basic Film Session SOP Class", "print"),
+    SopClass(BASIC_FILM_BOX, "Basic Film Box SOP Class", "print"),
+    SopClass(BASIC_GRAYSCALE_IMAGE_BOX, "Basic Grayscale Image Box SOP Class", "print"),
+    SopClass(BASIC_COLOR_IMAGE_BOX, "Basic Color Image Box SOP Class", "print"),
+    SopClass(PRINTER, "Printer SOP Class", "print"),
+)
+"""Basic Print Management (PS3.4 H): the meta classes, and the classes their requests name."""
+
 
 def all_sop_classes() -> tuple[SopClass, ...]:
     """Every SOP class the archive offers as an SCP, verification first."""
@@ -181,6 +209,7 @@ def all_sop_classes() -> tuple[SopClass, ...]:
         + STORAGE_COMMITMENT_SOP_CLASSES
         + WORKLIST_SOP_CLASSES
         + MPPS_SOP_CLASSES
+        + PRINT_CONTEXT_SOP_CLASSES
         + STORAGE_SOP_CLASSES
     )
 

@@ -22,7 +22,7 @@ from pynetdicom.transport import RequestHandler, ThreadedAssociationServer
 from vesalius import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, sopclasses
 from vesalius.archive.archive import Archive
 from vesalius.conformance.statement import Offered
-from vesalius.dimse import commandset, messages, reactor
+from vesalius.dimse import commandset, messages, printing, reactor
 from vesalius.dimse.association import AssociationGate, GatedACSE, on_close, on_open
 from vesalius.dimse.commitment import handle_n_action, handle_n_event_report, on_dimse_sent
 from vesalius.dimse.dispatch import NRoutes
@@ -67,6 +67,20 @@ def handler_table(
     n_set = NRoutes("N-SET").route(sopclasses.MPPS, handle_mpps_set, archive, settings)
     n_get = NRoutes("N-GET")
     n_delete = NRoutes("N-DELETE")
+    printer = printing.Printer(settings)
+    n_create.route(sopclasses.BASIC_FILM_SESSION, printing.create_film_session, printer)
+    n_create.route(sopclasses.BASIC_FILM_BOX, printing.create_film_box, printer)
+    n_set.route(sopclasses.BASIC_FILM_SESSION, printing.set_film_session, printer)
+    n_set.route(sopclasses.BASIC_FILM_BOX, printing.set_film_box, printer)
+    n_set.route(sopclasses.BASIC_GRAYSCALE_IMAGE_BOX, printing.set_image_box, printer)
+    n_set.route(sopclasses.BASIC_COLOR_IMAGE_BOX, printing.set_image_box, printer)
+    n_set.route(sopclasses.BASIC_ANNOTATION_BOX, printing.set_annotation_box, printer)
+    n_action.route(sopclasses.BASIC_FILM_SESSION, printing.print_film_session, printer)
+    n_action.route(sopclasses.BASIC_FILM_BOX, printing.print_film_box, printer)
+    n_delete.route(sopclasses.BASIC_FILM_SESSION, printing.delete_film_session, printer)
+    n_delete.route(sopclasses.BASIC_FILM_BOX, printing.delete_film_box, printer)
+    n_get.route(sopclasses.PRINTER, printing.get_printer, printer)
+    n_get.route(sopclasses.PRINT_JOB, printing.get_print_job, printer)
     return [
         (evt.EVT_CONN_OPEN, on_open),
         (evt.EVT_CONN_CLOSE, on_close, [gate]),
@@ -77,6 +91,7 @@ def handler_table(
         (evt.EVT_C_GET, handle_get, [archive, settings]),
         (evt.EVT_N_ACTION, n_action),
         (evt.EVT_DIMSE_SENT, on_dimse_sent),
+        (evt.EVT_DIMSE_SENT, printing.on_dimse_sent),
         (evt.EVT_N_EVENT_REPORT, n_event_report),
         (evt.EVT_N_CREATE, n_create),
         (evt.EVT_N_SET, n_set),
@@ -130,6 +145,11 @@ def build_ae(settings: Settings) -> AE:
         ae.add_supported_context(
             sop_class.uid, [ts.uid for ts in sopclasses.UNCOMPRESSED_TRANSFER_SYNTAXES]
         )
+    if settings.print.enabled:
+        for sop_class in sopclasses.PRINT_CONTEXT_SOP_CLASSES:
+            ae.add_supported_context(
+                sop_class.uid, [ts.uid for ts in sopclasses.UNCOMPRESSED_TRANSFER_SYNTAXES]
+            )
     for sop_class in sopclasses.STORAGE_SOP_CLASSES:
         # Both roles: we receive C-STORE, and send it back on a C-GET's association
         # when the requestor asks for the SCP role (PS3.7 D.3.3.4).
