@@ -1,11 +1,11 @@
-"""The management REST API under ``/api``: the local database, downloads, peers, jobs and
-the system."""
+"""The management REST API under ``/api``: the local database, downloads, peers, jobs,
+the system and the worklist."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from vesalius.web.api import conformance, database, downloads, jobs, peers, system
+from vesalius.web.api import conformance, database, downloads, jobs, peers, system, worklist
 
 router = APIRouter()
 router.include_router(conformance.router)
@@ -14,3 +14,4 @@ router.include_router(downloads.router)
 router.include_router(jobs.router)
 router.include_router(peers.router)
 router.include_router(system.router)
+router.include_router(worklist.router)
