@@ -118,11 +118,17 @@ def add(
     config: ConfigOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Add an item to the local worklist (PatientName and PatientID are required)."""
+    """Add an item to the local worklist (PatientName and PatientID are required; the
+    start date may be given as today)."""
     settings = settings_from(config, data_dir, "WARNING")
+    fields = parse_fields(key)
+    if "ScheduledProcedureStepStartDate" in fields:
+        fields["ScheduledProcedureStepStartDate"] = date_value(
+            fields["ScheduledProcedureStepStartDate"]
+        )
     archive = Archive.open(settings)
     try:
-        row = worklist.add(archive, parse_fields(key))
+        row = worklist.add(archive, fields)
     except ArchiveError as exc:
         fail(str(exc))
     finally:
