@@ -1,4 +1,5 @@
-"""``vesalius import``: files, folders (recursively) and ZIP archives into the local archive."""
+"""``vesalius import``: files, folders (recursively), ZIP archives and DICOM media (a folder
+or ISO image with a DICOMDIR) into the local archive."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from vesalius.cli.common import (
     fail,
     settings_from,
 )
+from vesalius.media import reading
 from vesalius.model.errors import ArchiveError
 from vesalius.model.origin import LOCAL
 
@@ -59,13 +61,29 @@ def _raiser(message: str) -> Callable[[], bytes]:
 
 
 def sources(paths: list[Path]) -> Iterator[Source]:
-    """Every file to import under ``paths``, ZIP members included, in a stable order."""
+    """Every file to import under ``paths``, ZIP members included, in a stable order.
+
+    A folder holding a DICOMDIR, a DICOMDIR file and an ISO image are media: the
+    files their DICOMDIR references are imported (``vesalius.media.reading``), and a
+    record whose file is missing is reported (``missing``) and makes the exit code 2.
+    """
     for path in paths:
-        if path.is_dir():
+        try:
+            medium = reading.open_medium(path)
+        except ArchiveError as exc:
+            yield str(path), _raiser(str(exc))
+            continue
+        if medium is not None:
+            yield from _medium(medium)
+        elif path.is_dir():
             for folder, dirs, files in os.walk(path):
                 dirs.sort()
+                inner = [Path(folder) / name for name in sorted(dirs)]
+                media = [child for child in inner if reading.open_medium(child) is not None]
+                dirs[:] = [child.name for child in inner if child not in media]
                 for name in sorted(files):
                     yield from sources([Path(folder) / name])
+                yield from sources(media)
         elif path.is_file():
             if _is_zip(path):
                 yield from _zip_members(path)
@@ -73,6 +91,14 @@ def sources(paths: list[Path]) -> Iterator[Source]:
                 yield str(path), path.read_bytes
         else:
             yield str(path), _raiser("no such file or folder")
+
+
+def _medium(medium: reading.Medium) -> Iterator[Source]:
+    """The files a medium's DICOMDIR references; one rejected entry when it is unreadable."""
+    try:
+        yield from reading.sources(medium)
+    except ArchiveError as exc:
+        yield medium.name, _raiser(str(exc))
 
 
 def _store(archive: Archive, load: Callable[[], bytes]) -> StoreResult:
@@ -85,7 +111,12 @@ def _store(archive: Archive, load: Callable[[], bytes]) -> StoreResult:
 
 @app.command("import")
 def import_(
-    paths: Annotated[list[Path], typer.Argument(help="Files, folders and ZIP archives.")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Files, folders, ZIP archives, DICOMDIR media (folders or ISO images)."
+        ),
+    ],
     config: ConfigOption = None,
     data_dir: DataDirOption = None,
     log_level: LogLevelOption = None,
@@ -98,6 +129,7 @@ def import_(
         fail(f"cannot open the archive in {settings.data_dir}: {exc}")
     counts: Counter[str] = Counter()
     rejected: list[tuple[str, str]] = []
+    missing: list[tuple[str, str]] = []
     mended: list[tuple[str, str]] = []
     columns = (TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with (
@@ -112,6 +144,9 @@ def import_(
                 label = pending.pop(future)
                 try:
                     result = future.result()
+                except reading.MissingFile as exc:
+                    counts["missing"] += 1
+                    missing.append((label, str(exc)))
                 except ArchiveError as exc:
                     counts["rejected"] += 1
                     rejected.append((label, str(exc)))
@@ -129,11 +164,13 @@ def import_(
     archive.close()
     console.print(
         f"stored {counts['stored'] + counts['replaced']}, duplicate {counts['duplicate']}, "
-        f"rejected {counts['rejected']}",
+        f"rejected {counts['rejected']}" + (f", missing {counts['missing']}" if missing else ""),
         highlight=False,
     )
     for label, note in mended:
         console.print(f"  mended  {label}: {note}", highlight=False, markup=False)
     for label, reason in rejected:
         console.print(f"  rejected  {label}: {reason}", highlight=False, markup=False)
-    raise typer.Exit(EXIT_PARTIAL if rejected else EXIT_OK)
+    for label, reason in missing:
+        console.print(f"  missing  {label}: {reason}", highlight=False, markup=False)
+    raise typer.Exit(EXIT_PARTIAL if rejected or missing else EXIT_OK)

@@ -7,6 +7,7 @@ from vesalius.cli import (  # noqa: F401 - registers verbs
     commitment,
     conformance,
     dump,
+    exporting,
     importing,
     listing,
     mpps,

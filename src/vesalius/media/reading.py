@@ -232,9 +232,7 @@ def sources(medium: Medium) -> Iterator[Source]:
             where = "/".join(reference.file_id)
             label = f"{medium.name}{os.sep if isinstance(medium, FolderMedium) else '!'}{where}"
             uid = f" {reference.sop_instance_uid}" if reference.sop_instance_uid else ""
-            reason = (
-                f"missing: listed in the DICOMDIR ({reference.record_type}{uid}), not on the medium"
-            )
+            reason = f"listed in the DICOMDIR ({reference.record_type}{uid}) but not on the medium"
             yield label, _missing(reason)
         else:
             yield _label(medium, key), (lambda key=key: medium.read(key))
