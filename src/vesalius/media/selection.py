@@ -169,6 +169,14 @@ def _chosen(
     return chosen
 
 
+def check(archive: Archive, selection: Selection, *, case_insensitive: bool = True) -> None:
+    """Raise ``NotFound`` unless every patient, study and series selected is stored
+    (from the index; for a front door to refuse at once what a job would fail on)."""
+    if selection.is_empty():
+        raise InvalidQuery("nothing to export: name studies, series or patients")
+    _chosen(archive, selection, case_insensitive)
+
+
 def catalogue(
     archive: Archive, selection: Selection, *, case_insensitive: bool = True
 ) -> list[StudyEntry]:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from vesalius.web.api import conformance, database, downloads, jobs, peers, system, worklist
+from vesalius.web.api import conformance, database, downloads, export, jobs, peers, system, worklist
 
 router = APIRouter()
 router.include_router(conformance.router)
 router.include_router(database.router)
 router.include_router(downloads.router)
+router.include_router(export.router)
 router.include_router(jobs.router)
 router.include_router(peers.router)
 router.include_router(system.router)
