@@ -5,7 +5,7 @@
 //   #/studies                                   local database (the default)
 //   #/viewer?study=UID&series=UID[&series2=UID] the image viewer (js/viewer/)
 //   #/remote   query/retrieve    #/import   import    #/jobs   jobs
-//   #/conformance   the conformance statement
+//   #/conformance   the conformance statement    #/worklist   the modality worklist
 //
 // A page module exports mount(container, params) -> unmount function (or a
 // promise of one); the router calls it when leaving the page.
@@ -18,6 +18,7 @@ import { mount as mountRemote } from "./remote.js";
 import { mount as mountJobs } from "./jobs.js";
 import { toggleHelp } from "./help.js";
 import { mountConformance } from "./conformance.js";
+import { mount as mountWorklist } from "./worklist.js";
 
 const app = document.getElementById("app");
 const nav = document.getElementById("nav");
@@ -30,8 +31,9 @@ const ROUTES = {
   import: { title: "Import", mount: mountImport },
   jobs: { title: "Jobs", mount: mountJobs },
   conformance: { title: "Conformance", mount: mountConformance },
+  worklist: { title: "Worklist", mount: mountWorklist },
 };
-const GO_KEYS = { d: "#/studies", v: "#/viewer", q: "#/remote", i: "#/import", j: "#/jobs" };
+const GO_KEYS = { d: "#/studies", v: "#/viewer", q: "#/remote", i: "#/import", j: "#/jobs", w: "#/worklist" };
 
 let unmountCurrent = null;
 let generation = 0;
