@@ -13,6 +13,7 @@ from vesalius.cli import (  # noqa: F401 - registers verbs
     mpps,
     network,
     query,
+    report,
     serving,
     worklist,
 )

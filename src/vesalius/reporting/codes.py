@@ -138,6 +138,11 @@ def key_object_titles() -> list[str]:
     return sorted(code.meaning for code in _KEY_TITLES.values())
 
 
+def heading_names() -> list[str]:
+    """The CID 7001 headings, for help texts and the editor."""
+    return sorted(code.meaning for code in _HEADINGS.values())
+
+
 def heading(name: str) -> tuple[Code, Code]:
     """A section's heading (CID 7001) and the concept of the text under it (CID 7002).
 

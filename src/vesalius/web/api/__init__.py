@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from vesalius.web.api import conformance, database, downloads, export, jobs, peers, system, worklist
+from vesalius.web.api import (
+    conformance,
+    database,
+    downloads,
+    export,
+    jobs,
+    peers,
+    reports,
+    system,
+    worklist,
+)
 
 router = APIRouter()
 router.include_router(conformance.router)
@@ -14,5 +24,6 @@ router.include_router(downloads.router)
 router.include_router(export.router)
 router.include_router(jobs.router)
 router.include_router(peers.router)
+router.include_router(reports.router)
 router.include_router(system.router)
 router.include_router(worklist.router)
