@@ -18,6 +18,7 @@ millisecond (pynetdicom's spin-waits for state changes) are left as they are.
 from __future__ import annotations
 
 import contextlib
+import logging
 import queue
 import select
 import socket
@@ -30,7 +31,9 @@ import pynetdicom.association as _association_module
 import pynetdicom.dul as _dul_module
 from pynetdicom.association import Association
 from pynetdicom.dul import DULServiceProvider
+from pynetdicom.fsm import InvalidEventError
 
+LOG = logging.getLogger("vesalius.dimse")
 IDLE_WAKE = 0.01
 REACTOR_POLL = 0.001
 
@@ -154,9 +157,22 @@ def _dul_reactor(self: DULServiceProvider) -> None:
     _local.wait = waiter.wait
     try:
         _original_dul_reactor(self)
+    except InvalidEventError as exc:
+        # A peer that breaks the protocol (a PDU its state does not allow, say, while
+        # the association is closing): drop the connection, do not crash the thread.
+        LOG.warning("protocol error from %s: %s", _peer(self), exc)
+        with contextlib.suppress(Exception):
+            if self.socket is not None:
+                self.socket.close()
+        self._kill_thread = True
     finally:
         _local.wait = None
         waiter.close()
+
+
+def _peer(dul: DULServiceProvider) -> str:
+    address = getattr(getattr(dul, "socket", None), "address", None)
+    return str(address) if address else "a peer"
 
 
 def _association_reactor(self: Association) -> None:
