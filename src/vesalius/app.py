@@ -33,6 +33,8 @@ from vesalius.web.app import create_app
 from vesalius.web.server import HttpServer
 
 LOG = logging.getLogger("vesalius")
+SHUTDOWN_GRACE_S = 10
+"""On SIGTERM: seconds the associations in flight get to end before they are aborted."""
 _Bound = TypeVar("_Bound")
 PR_SET_PDEATHSIG = 1
 
@@ -184,7 +186,7 @@ def _run_worker(settings: Settings, gate: AssociationGate, sock: object) -> None
     server = DicomServer(settings, archive, gate, sock)  # type: ignore[arg-type]
     server.start()
     stop.wait()
-    server.stop()
+    server.stop(drain_s=SHUTDOWN_GRACE_S)
     archive.close()
 
 
@@ -252,12 +254,12 @@ def serve(settings: Settings) -> int:
                 children.discard(pid)
                 archive.recover()  # settle what the dead process left half done
                 children.add(_spawn(settings, gate, sock, http_socket))
-    LOG.info("stopping")
+    LOG.info("stopping: %d s for what is in flight", SHUTDOWN_GRACE_S)
     http.stop()
     runner.stop()
     if hl7 is not None:
         hl7.stop()
-    server.stop()
+    server.stop(drain_s=SHUTDOWN_GRACE_S)
     for pid in children:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)

@@ -15,6 +15,7 @@ from vesalius.cli import (  # noqa: F401 - registers verbs
     query,
     report,
     serving,
+    users,
     worklist,
 )
 from vesalius.cli.common import app

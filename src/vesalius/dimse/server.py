@@ -11,6 +11,7 @@ import copy
 import logging
 import socket
 import threading
+import time
 from typing import Any, ClassVar
 
 from pynetdicom import AE, _config, evt
@@ -36,6 +37,7 @@ from vesalius.dimse.store import handle_store
 from vesalius.settings import Settings
 
 LOG = logging.getLogger("vesalius.dimse")
+DRAIN_POLL = 0.05
 
 # pynetdicom logs every PDU at its "standard" level; our own lines say what matters.
 _config.LOG_HANDLER_LEVEL = "none"
@@ -258,9 +260,13 @@ class DicomServer:
         self._thread.start()
         return self
 
-    def stop(self) -> None:
-        """Stop accepting, and end the associations still open."""
+    def stop(self, drain_s: float = 0.0) -> None:
+        """Stop accepting; give the associations still open ``drain_s`` seconds to end
+        (a store in flight finishes and is answered), then abort those left."""
         self.server.shutdown()
+        deadline = time.monotonic() + drain_s
+        while self.server.active_associations and time.monotonic() < deadline:
+            time.sleep(DRAIN_POLL)
         for assoc in self.server.active_associations:
             assoc.abort()
         self._thread.join(timeout=5)
