@@ -15,6 +15,7 @@ from vesalius.cli.common import (
     fail,
     settings_from,
 )
+from vesalius.settings import ConfigError
 
 
 @app.command()
@@ -57,4 +58,6 @@ def serve(
         code = run(settings)
     except OSError as exc:
         fail(f"cannot serve {exc.strerror or exc}")
+    except ConfigError as exc:
+        fail(f"will not serve: {exc}")
     raise typer.Exit(code)

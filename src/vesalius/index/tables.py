@@ -222,3 +222,31 @@ mpps = Table(
 )
 """Modality performed procedure steps (PS3.4 F.7): their state (IN PROGRESS, COMPLETED,
 DISCONTINUED), the worklist item they report on, and every attribute as DICOM JSON."""
+
+users = Table(
+    "users",
+    metadata,
+    Column("pk", Integer, primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("password_hash", String(256), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+"""People and scripts allowed in over HTTP: a name, an Argon2 password hash, a role
+(viewer, operator, admin)."""
+
+credentials = Table(
+    "credentials",
+    metadata,
+    Column("pk", Integer, primary_key=True),
+    Column("user_pk", ForeignKey("users.pk", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("secret_hash", String(64), nullable=False, unique=True),
+    Column("csrf_token", String(64), nullable=False, default=""),
+    Column("label", String(64), nullable=False, default=""),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=True),
+    Index("ix_credentials_user_pk", "user_pk"),
+)
+"""Bearer tokens and browser sessions of users: only the SHA-256 of each secret is kept;
+a session also holds the CSRF token its state-changing requests must repeat."""

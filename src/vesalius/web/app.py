@@ -15,9 +15,11 @@ from fastapi.staticfiles import StaticFiles
 from vesalius import __version__
 from vesalius.archive.archive import Archive
 from vesalius.archive.remote import RemoteAEs
+from vesalius.archive.users import Users
 from vesalius.settings import Settings
 from vesalius.web import errors, metrics
 from vesalius.web.api import router as api_router
+from vesalius.web.auth import Authenticate
 from vesalius.web.dicomweb.routes import router as dicomweb_router
 from vesalius.web.wado_uri import router as wado_uri_router
 
@@ -39,7 +41,9 @@ def create_app(archive: Archive, settings: Settings, *, remote: RemoteAEs | None
     app.state.archive = archive
     app.state.settings = settings
     app.state.remote = remote
+    app.state.users = Users(archive.index)
     errors.install(app)
+    app.add_middleware(Authenticate, users=app.state.users)
     metrics.install(app)
     if settings.http.cors_origins:
         app.add_middleware(

@@ -1,5 +1,5 @@
 """The management REST API under ``/api``: the local database, downloads, peers, jobs,
-the system and the worklist."""
+the system, the worklist, and users with their sessions."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from vesalius.web.api import (
     peers,
     reports,
     system,
+    users,
     worklist,
 )
 
@@ -26,4 +27,5 @@ router.include_router(jobs.router)
 router.include_router(peers.router)
 router.include_router(reports.router)
 router.include_router(system.router)
+router.include_router(users.router)
 router.include_router(worklist.router)
