@@ -23,13 +23,15 @@ from pydicom import config as pydicom_config
 
 from vesalius.archive.archive import Archive
 from vesalius.archive.runner import JobRunner
+from vesalius.archive.users import Users
 from vesalius.dimse.association import AssociationGate
 from vesalius.dimse.remote import DimseRemoteAEs
 from vesalius.dimse.server import DicomServer, listening_socket, offered_contexts
 from vesalius.hl7.listener import Hl7Listener
 from vesalius.hl7.sender import MllpOutbox
-from vesalius.settings import Settings
+from vesalius.settings import ConfigError, Settings
 from vesalius.web.app import create_app
+from vesalius.web.auth import exposure_refusal
 from vesalius.web.server import HttpServer
 
 LOG = logging.getLogger("vesalius")
@@ -69,9 +71,16 @@ def make_gate(settings: Settings) -> AssociationGate:
 
 
 def prepare_archive(settings: Settings) -> None:
-    """Migrate the index and settle what a crash left half done, before serving."""
+    """Migrate the index and settle what a crash left half done, before serving.
+
+    Raises ``ConfigError`` when the HTTP address would be open to other machines
+    without users (``web.auth.exposure_refusal``).
+    """
     archive = Archive.open(settings)
     try:
+        refusal = exposure_refusal(settings, Users(archive.index).exist())
+        if refusal is not None:
+            raise ConfigError(refusal)
         archive.recover()
         interrupted = archive.jobs.fail_interrupted()
         if interrupted:
