@@ -16,7 +16,6 @@ from vesalius.cli import (  # noqa: F401 - registers verbs
     report,
     serving,
     users,
-    users,
     worklist,
 )
 from vesalius.cli.common import app
