@@ -1,6 +1,6 @@
 // The local database (#/studies): a searchable, sortable, paged study list over
 // GET /api/studies; a study expands to its series (js/studyseries.js); a study
-// can be sent to a peer, downloaded as a ZIP, or deleted.
+// can be sent to a peer, exported (js/export.js), downloaded as a ZIP, or deleted.
 //
 // Only one page of studies is asked for at a time (limit/offset, the total
 // from X-Total-Count), so the list appears at once however many are stored.
@@ -11,6 +11,7 @@ import { searchForm, searchKeys } from "./searchform.js";
 import { formatName, formatDate, formatTime, formatList, formatCount, plural, studyLabel } from "./format.js";
 import { confirmDialog } from "./dialog.js";
 import { sendDialog } from "./send.js";
+import { exportDialog } from "./export.js";
 import { showSeries } from "./studyseries.js";
 import { registerShortcuts } from "./shortcuts.js";
 
@@ -224,6 +225,7 @@ export async function mount(container) {
     const uid = study.StudyInstanceUID;
     return [
       h("button", { type: "button", class: "send", onclick: () => sendDialog(uid, studyLabel(study)) }, "Send…"),
+      h("button", { type: "button", class: "export", onclick: () => exportDialog({ studies: [uid] }, studyLabel(study)) }, "Export…"),
       h("a", { class: "button zip", href: `${studyPath(uid)}/archive`, download: "", title: "Download the study as a ZIP file" }, "ZIP"),
       h(
         "button",
