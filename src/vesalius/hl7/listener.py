@@ -167,7 +167,8 @@ class Hl7Listener:
     def stop(self, *_args: Any) -> None:
         """Stop accepting, close the listening socket and end the open connections."""
         self.server.stopping.set()
-        self.server.shutdown()
+        if self._thread.is_alive():
+            self.server.shutdown()
         self.server.server_close()
         with self.server.connections_lock:
             for sock in list(self.server.connections):
