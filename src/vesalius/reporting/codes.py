@@ -133,6 +133,11 @@ def key_object_title(title: str) -> Code | None:
     return _KEY_TITLES.get(title.strip().lower())
 
 
+def report_titles() -> list[str]:
+    """The meanings CID 7000 offers as report titles."""
+    return sorted(code.meaning for code in _TITLES.values())
+
+
 def key_object_titles() -> list[str]:
     """The meanings CID 7010 offers, for help texts and the editor."""
     return sorted(code.meaning for code in _KEY_TITLES.values())

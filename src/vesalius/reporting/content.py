@@ -162,7 +162,9 @@ def report_content(spec: ReportSpec, context: StudyContext) -> ContainerContentI
     observed.extend(_measurement_item(m, context, kind) for m in spec.measurements)
     if observed:
         key = (findings_heading.scheme_designator, findings_heading.value)
-        sections.setdefault(key, (findings_heading, []))[1].extend(observed)
+        if key not in sections:  # a Findings section of their own, first as reports have it
+            sections = {key: (findings_heading, []), **sections}
+        sections[key][1].extend(observed)
     children.extend(_container(heading, items) for heading, items in sections.values())
     if spec.key_images:
         children.append(

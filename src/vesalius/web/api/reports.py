@@ -136,8 +136,10 @@ def write_report(
 
 @router.get("/reports/vocabulary")
 def vocabulary() -> dict[str, list[str]]:
-    """The words the editor offers: key image titles (CID 7010), section headings."""
+    """The words the editor offers: titles (CID 7000), key image titles (CID 7010),
+    section headings (CID 7001) and UCUM units."""
     return {
+        "titles": codes.report_titles(),
         "keyTitles": codes.key_object_titles(),
         "headings": codes.heading_names(),
         "units": sorted(codes.UNITS),

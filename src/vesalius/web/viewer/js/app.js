@@ -3,9 +3,10 @@
 // importing files dropped anywhere on the page.
 //
 //   #/studies                                   local database (the default)
-//   #/viewer?study=UID&series=UID[&series2=UID] the image viewer (js/viewer/)
+//   #/viewer?study=UID&series=UID[&series2=UID][&instance=UID[&frame=N]] the image viewer (js/viewer/)
 //   #/remote   query/retrieve    #/import   import    #/jobs   jobs
 //   #/conformance   the conformance statement    #/worklist   the modality worklist
+//   #/reports?study=UID[&report=UID|&new=1]      a study's reports (js/reports.js)
 //
 // A page module exports mount(container, params) -> unmount function (or a
 // promise of one); the router calls it when leaving the page.
@@ -18,6 +19,7 @@ import { mount as mountRemote } from "./remote.js";
 import { mount as mountJobs } from "./jobs.js";
 import { toggleHelp } from "./help.js";
 import { mountConformance } from "./conformance.js";
+import { mount as mountReports } from "./reports.js";
 import { mount as mountWorklist } from "./worklist.js";
 
 const app = document.getElementById("app");
@@ -31,9 +33,10 @@ const ROUTES = {
   import: { title: "Import", mount: mountImport },
   jobs: { title: "Jobs", mount: mountJobs },
   conformance: { title: "Conformance", mount: mountConformance },
+  reports: { title: "Reports", mount: mountReports },
   worklist: { title: "Worklist", mount: mountWorklist },
 };
-const GO_KEYS = { d: "#/studies", v: "#/viewer", q: "#/remote", i: "#/import", j: "#/jobs", w: "#/worklist" };
+const GO_KEYS = { d: "#/studies", v: "#/viewer", q: "#/remote", i: "#/import", j: "#/jobs", w: "#/worklist", r: "#/reports" };
 
 let unmountCurrent = null;
 let generation = 0;
@@ -103,6 +106,8 @@ async function mountViewerPage(container, params) {
   }
   const options = { study: params.study, series: params.series };
   if (params.series2) options.series2 = params.series2;
+  if (params.instance) options.instance = params.instance; // opened from a report
+  if (params.frame) options.frame = Number(params.frame);
   return viewer.mountViewer(container, options);
 }
 

@@ -8,7 +8,7 @@ import { openDialog } from "./dialog.js";
 registerShortcuts("General", [
   ["?", "show or hide this help"],
   ["Esc", "close a dialog or this help"],
-  ["G then D / V / Q / I / J / W", "go to Database, Viewer, Query/Retrieve, Import, Jobs, Worklist"],
+  ["G then D / V / Q / I / J / W / R", "go to Database, Viewer, Query/Retrieve, Import, Jobs, Worklist, Reports"],
 ]);
 
 let open = null;

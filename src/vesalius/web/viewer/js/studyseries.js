@@ -42,7 +42,7 @@ export async function showSeries(study, cell, { onChange = () => {} } = {}) {
     return seriesCard(study, one, box, onChange);
   });
   clear(cell).append(
-    h("div", { class: "series-bar" }, compare, hint),
+    h("div", { class: "series-bar" }, compare, hint, h("a", { class: "button reports", href: `#/reports?${new URLSearchParams({ study: uid })}` }, "Reports")),
     h("ul", { class: "series-list" }, cards.length ? cards : h("li", {}, "No series.")),
   );
 }

@@ -10,8 +10,9 @@ import { actionOf } from "./keyboard.js";
 import { TagPanel } from "./tag-panel.js";
 import { createToolbar } from "./toolbar.js";
 import { Viewport } from "./viewport.js";
+import { addMeasurement, isKeyImage, toggleKeyImage } from "../report-basket.js";
 
-export async function mountViewer(root, { study, series, series2, study2 } = {}) {
+export async function mountViewer(root, { study, series, series2, study2, instance, frame } = {}) {
   const controller = new AbortController();
   const store = new FrameStore();
   let tool = "window";
@@ -28,12 +29,14 @@ export async function mountViewer(root, { study, series, series2, study2 } = {})
     toggleCine: () => active?.cine.toggle(),
     setFps: (fps) => active?.cine.setFps(fps),
     toggleTags: () => toggleTags(),
+    toggleKeyImage: () => toggleKey(),
+    reportLink: `#/reports?${new URLSearchParams({ study: study ?? "", new: "1" })}`,
   });
 
   const wanted = [[study, series]];
   if (series2) wanted.push([study2 || study, series2]);
   const viewports = wanted.map(
-    () => new Viewport(store, { onActivate: activate, onChange: changed, onImage: imageShown }),
+    () => new Viewport(store, { onActivate: activate, onChange: changed, onImage: imageShown, onMeasure: measured }),
   );
   const viewportArea = h(
     "div",
@@ -58,13 +61,35 @@ export async function mountViewer(root, { study, series, series2, study2 } = {})
   }
 
   function changed(viewport) {
-    if (viewport === active) toolbar.update(active, { tool, tagsOpen: tagPanel.open });
+    if (viewport !== active) return;
+    const shown = active.image;
+    const keyImage = Boolean(shown && isKeyImage(studyOf(active), shown.instance.uid));
+    toolbar.update(active, { tool, tagsOpen: tagPanel.open, keyImage });
+  }
+
+  // -- the report hooks: key images (K) and lengths go to the study's next report --
+  function studyOf(viewport) {
+    return viewport === viewports[1] && study2 ? study2 : study;
+  }
+
+  function toggleKey() {
+    const shown = active?.image;
+    if (!shown) return;
+    const frame = shown.instance.frameCount > 1 ? shown.frame : null;
+    toggleKeyImage(studyOf(active), { uid: shown.instance.uid, series: wanted[viewports.indexOf(active)][1], frame });
+    changed(active);
+  }
+
+  function measured(viewport, { image, points, value, unit }) {
+    const frame = image.instance.frameCount > 1 ? image.frame : null;
+    addMeasurement(studyOf(viewport), { name: "Length", value, unit, image: image.instance.uid, frame, points });
   }
 
   function imageShown(viewport) {
     if (viewport === active && viewport.element.dataset.state === "ready") {
       const shown = viewport.images[Number(viewport.element.dataset.position)];
       if (shown) tagPanel.follow(shown.instance.uid);
+      if (shown) toolbar.setKeyImage(isKeyImage(studyOf(viewport), shown.instance.uid));
     }
   }
 
@@ -98,6 +123,7 @@ export async function mountViewer(root, { study, series, series2, study2 } = {})
     zoomOut: () => active.zoomAt(0.8),
     reset: () => active.reset(),
     tags: () => toggleTags(),
+    keyImage: () => toggleKey(),
     nextViewport: () => activate(viewports[(viewports.indexOf(active) + 1) % viewports.length]),
   };
 
@@ -116,7 +142,9 @@ export async function mountViewer(root, { study, series, series2, study2 } = {})
   if (!study || !series) {
     for (const viewport of viewports) viewport.fail("No series chosen: open one from the database.");
   } else {
-    viewports.forEach((viewport, index) => viewport.open(...wanted[index], controller.signal));
+    viewports.forEach((viewport, index) =>
+      viewport.open(...wanted[index], controller.signal, index === 0 ? { instance, frame } : {}),
+    );
   }
 
   return function unmount() {

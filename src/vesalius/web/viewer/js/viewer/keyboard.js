@@ -32,6 +32,8 @@ const KEYS = [
   [["p", "P"], "tool:pan", "P", "left button: pan"],
   [["z", "Z"], "tool:zoom", "Z", "left button: zoom"],
   [["s", "S"], "tool:scroll", "S", "left button: scroll through images"],
+  [["l", "L"], "tool:length", "L", "left button: measure a length (goes to the report)"],
+  [["k", "K"], "keyImage", "K", "mark / unmark the image as a key image of the report"],
   [["t", "T"], "tags", "T", "show / hide the tag panel"],
   [["v", "V"], "nextViewport", "V", "switch viewport (side by side)"],
 ];

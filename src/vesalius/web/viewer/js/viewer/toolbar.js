@@ -10,6 +10,7 @@ export const TOOLS = [
   { id: "pan", label: "Pan", title: "Left button: pan (P)" },
   { id: "zoom", label: "Zoom", title: "Left button: zoom (Z)" },
   { id: "scroll", label: "Scroll", title: "Left button: scroll through images (S)" },
+  { id: "length", label: "Length", title: "Left button: measure a length for the report (L)" },
 ];
 
 export function createToolbar(actions) {
@@ -46,6 +47,8 @@ export function createToolbar(actions) {
     oninput: () => actions.setFps(Number(fpsInput.value)),
   });
   const tagsButton = button("Tags", "Tag panel (T)", actions.toggleTags, "vw-tags-button");
+  const keyButton = button("Key image", "Mark / unmark this image as a key image of the report (K)", actions.toggleKeyImage, "vw-key-image");
+  const reportLink = h("a", { class: "button vw-report", href: actions.reportLink, title: "The study's reports: write one with the key images and lengths" }, "Report");
   const element = h(
     "div",
     { class: "vw-toolbar", role: "toolbar", "aria-label": "Viewer tools" },
@@ -60,12 +63,18 @@ export function createToolbar(actions) {
     ),
     h("div", { class: "vw-group" }, playButton, h("label", { class: "vw-fps-label" }, fpsInput, " fps")),
     h("div", { class: "vw-group" }, tagsButton),
+    h("div", { class: "vw-group" }, keyButton, reportLink),
   );
 
   return {
     element,
     /** Show the state of viewport (the active one), the tool and the tag panel. */
-    update(viewport, { tool, tagsOpen }) {
+    /** Show whether the image on screen is a key image of the report. */
+    setKeyImage(on) {
+      keyButton.setAttribute("aria-pressed", String(Boolean(on)));
+    },
+    update(viewport, { tool, tagsOpen, keyImage = false }) {
+      keyButton.setAttribute("aria-pressed", String(keyImage));
       for (const toolButton of toolButtons) {
         toolButton.setAttribute("aria-pressed", String(toolButton.dataset.tool === tool));
       }

@@ -13,6 +13,7 @@ import { modalityRange, paintGray } from "./pixels.js";
 import { frameDisplay, loadSeries } from "./series.js";
 import { imageRequest } from "./sources.js";
 import { PRESETS, minimumWidth, rangeWindow } from "./voi.js";
+import { drawLengths, measure, pixelSpacing } from "./length.js";
 
 const PREFETCH_AHEAD = 24;
 const PREFETCH_BEHIND = 12;
@@ -22,8 +23,10 @@ const MAX_SCALE = 40;
 const RENDERED_DELAY_MS = 150; // server-rendered images: wait for the window to settle
 
 export class Viewport {
-  constructor(store, { onActivate = () => {}, onChange = () => {}, onImage = () => {} } = {}) {
+  constructor(store, { onActivate = () => {}, onChange = () => {}, onImage = () => {}, onMeasure = () => {} } = {}) {
     this.store = store;
+    this.onMeasure = onMeasure; // a length was measured: (viewport, {image, points, value, unit})
+    this.lengths = new Map(); // image key -> lines measured on it
     this.onActivate = onActivate;
     this.onChange = onChange;
     this.onImage = onImage;
@@ -73,7 +76,7 @@ export class Viewport {
 
   // -- opening and moving through the series ---------------------------------
 
-  async open(study, series, signal) {
+  async open(study, series, signal, start = {}) {
     try {
       this.series = await loadSeries(study, series, { signal });
     } catch (error) {
@@ -91,7 +94,11 @@ export class Viewport {
     this.slider.max = String(count - 1);
     this.slider.hidden = count < 2;
     this.message.textContent = "Loading image…";
-    this.show(0);
+    // opened at one image (a report's reference): that instance, and frame if given
+    const at = this.images.findIndex(
+      (image) => image.instance.uid === start.instance && (!start.frame || image.frame === start.frame),
+    );
+    this.show(Math.max(0, at));
     this.onChange(this);
   }
 
@@ -278,7 +285,24 @@ export class Viewport {
     context.imageSmoothingEnabled = true;
     context.setTransform(this.scale, 0, 0, this.scale, x, y);
     context.drawImage(this.offscreen, 0, 0);
+    const lines = [...(this.lengths.get(this.image?.key) ?? [])];
+    if (this.drag?.mode === "length") lines.push(this.drag.line);
+    drawLengths(context, lines, this.scale);
     context.setTransform(1, 0, 0, 1, 0, 0);
+  }
+
+  /** The image point (pixels, 0 at the top left corner) under a pointer event. */
+  imagePoint(event) {
+    const bounds = this.canvas.getBoundingClientRect();
+    const ratio = window.devicePixelRatio || 1;
+    const { width, height } = this.offscreen;
+    const x = Math.round(this.canvas.width / 2 + this.panX - (width * this.scale) / 2);
+    const y = Math.round(this.canvas.height / 2 + this.panY - (height * this.scale) / 2);
+    const clamp = (value, size) => Math.min(size, Math.max(0, value));
+    return [
+      clamp(((event.clientX - bounds.left) * ratio - x) / this.scale, width),
+      clamp(((event.clientY - bounds.top) * ratio - y) / this.scale, height),
+    ];
   }
 
   updateText() {
@@ -421,6 +445,12 @@ export class Viewport {
     if (!mode || !this.drawn) return;
     event.preventDefault();
     this.canvas.setPointerCapture(event.pointerId);
+    if (mode === "length") {
+      const point = this.imagePoint(event);
+      this.drag = { mode, image: this.image, line: { points: [point, point], label: "" } };
+      this.element.classList.add("vw-dragging-length");
+      return;
+    }
     this.drag = {
       mode,
       x: event.clientX,
@@ -456,6 +486,11 @@ export class Viewport {
       this.zoomAt(factor);
     } else if (drag.mode === "scroll") {
       this.show(drag.position + Math.round(dy / 8));
+    } else if (drag.mode === "length") {
+      const points = [drag.line.points[0], this.imagePoint(event)];
+      const spacing = pixelSpacing(drag.image.instance, drag.image.frame);
+      drag.line = { points, label: measure(points, spacing).label };
+      this.composite();
     }
   }
 
@@ -463,8 +498,22 @@ export class Viewport {
     if (!this.drag) return;
     if (this.canvas.hasPointerCapture(event.pointerId)) this.canvas.releasePointerCapture(event.pointerId);
     this.element.classList.remove(`vw-dragging-${this.drag.mode}`);
+    const drag = this.drag;
     this.drag = null;
+    if (drag.mode === "length") this.endLength(drag);
     this.onChange(this);
+  }
+
+  endLength({ image, line }) {
+    const [[x0, y0], [x1, y1]] = line.points;
+    if (Math.hypot(x1 - x0, y1 - y0) < 1) {
+      this.composite(); // a click, not a line
+      return;
+    }
+    const { value, unit } = measure(line.points, pixelSpacing(image.instance, image.frame));
+    this.lengths.set(image.key, [...(this.lengths.get(image.key) ?? []), line]);
+    this.composite();
+    this.onMeasure(this, { image, points: line.points, value, unit });
   }
 
   wheel(event) {
