@@ -22,7 +22,6 @@ from typing import Any
 from pydicom.dataset import Dataset
 from pydicom.tag import Tag
 from pynetdicom.association import Association
-from pynetdicom.dimse_messages import N_ACTION_RSP
 from pynetdicom.events import Event
 
 from vesalius import IMPLEMENTATION_VERSION_NAME, __version__, sopclasses
@@ -314,23 +313,24 @@ def _accepted(assoc: Association, sop_class: str) -> bool:
 
 
 def _expect_answer(assoc: Association, message_id: int) -> threading.Event:
-    """An event set once our response to request ``message_id`` has been sent."""
-    waiting = getattr(assoc, "_vesalius_print_answers", None)
-    if waiting is None:
-        waiting = {}
-        assoc._vesalius_print_answers = waiting  # type: ignore[attr-defined]
+    """An event set once our response to request ``message_id`` is queued whole.
+
+    pynetdicom announces a message (EVT_DIMSE_SENT) before it queues its
+    fragments, and lets other threads send while a handler runs; a report sent
+    on either signal could be cut into our response. So the association's
+    DIMSE provider is wrapped, for this one response, to say when it is queued.
+    """
     sent = threading.Event()
-    waiting[message_id] = sent
-    return sent
+    dimse = assoc.dimse
 
-
-def on_dimse_sent(event: Event) -> None:
-    """Note each N-ACTION response sent (a print job's reports wait for it)."""
-    if isinstance(event.message, N_ACTION_RSP):
-        waiting = getattr(event.assoc, "_vesalius_print_answers", {})
-        sent = waiting.pop(event.message.command_set.MessageIDBeingRespondedTo, None)
-        if sent is not None:
+    def send_msg(primitive: Any, context_id: int) -> None:
+        type(dimse).send_msg(dimse, primitive, context_id)
+        if getattr(primitive, "MessageIDBeingRespondedTo", None) == message_id:
+            del dimse.send_msg
             sent.set()
+
+    dimse.send_msg = send_msg  # type: ignore[method-assign]
+    return sent
 
 
 def _run_job(
@@ -364,6 +364,11 @@ def _run_job(
         )  # fmt: skip
 
 
+def _idle(assoc: Association) -> bool:
+    """True when the caller has sent nothing we have not answered yet."""
+    return assoc.dul.peek_next_pdu() is None and assoc.dimse.msg_queue.empty()
+
+
 def _report(
     assoc: Association,
     information: Dataset,
@@ -374,7 +379,7 @@ def _report(
     meta: str | None = None,
 ) -> None:
     """One N-EVENT-REPORT, unless the association is gone or its caller has moved on."""
-    if not assoc.is_established or assoc.dul.peek_next_pdu() is not None:
+    if not assoc.is_established or not _idle(assoc):
         return
     previous = assoc.dimse_timeout
     assoc.dimse_timeout = REPORT_TIMEOUT
