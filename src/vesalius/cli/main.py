@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from vesalius.cli import (  # noqa: F401 - registers verbs
-    anonymize,
     check,
     commitment,
     conformance,
