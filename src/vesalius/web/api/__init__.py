@@ -12,6 +12,7 @@ from vesalius.web.api import (
     export,
     jobs,
     peers,
+    printing,
     reports,
     system,
     users,
@@ -25,6 +26,7 @@ router.include_router(downloads.router)
 router.include_router(export.router)
 router.include_router(jobs.router)
 router.include_router(peers.router)
+router.include_router(printing.router)
 router.include_router(reports.router)
 router.include_router(system.router)
 router.include_router(users.router)

@@ -7,6 +7,7 @@
 //   #/remote   query/retrieve    #/import   import    #/jobs   jobs
 //   #/conformance   the conformance statement    #/worklist   the modality worklist
 //   #/reports?study=UID[&report=UID|&new=1]      a study's reports (js/reports.js)
+//   #/print   print jobs of the virtual film printer (js/print.js)
 //
 // A page module exports mount(container, params) -> unmount function (or a
 // promise of one); the router calls it when leaving the page.
@@ -21,6 +22,7 @@ import { toggleHelp } from "./help.js";
 import { mountConformance } from "./conformance.js";
 import { mount as mountReports } from "./reports.js";
 import { mount as mountWorklist } from "./worklist.js";
+import { mount as mountPrint } from "./print.js";
 
 const app = document.getElementById("app");
 const nav = document.getElementById("nav");
@@ -35,6 +37,7 @@ const ROUTES = {
   conformance: { title: "Conformance", mount: mountConformance },
   reports: { title: "Reports", mount: mountReports },
   worklist: { title: "Worklist", mount: mountWorklist },
+  print: { title: "Print", mount: mountPrint },
 };
 const GO_KEYS = { d: "#/studies", v: "#/viewer", q: "#/remote", i: "#/import", j: "#/jobs", w: "#/worklist", r: "#/reports" };
 
