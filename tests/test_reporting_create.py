@@ -12,6 +12,7 @@ import pytest
 from pydicom.dataset import Dataset
 
 import vesalius
+from conftest import corpus_file, read
 from reporting_support import (
     MR_PATIENT,
     MR_SERIES,
@@ -242,3 +243,29 @@ def test_tid1500_report_has_its_template_groups_and_text(archive: Archive) -> No
     assert "No fracture." in texts and "small joint effusion" in texts
     procedure = [i for i in content_items(document) if i.get("ConceptCodeSequence")]
     assert any(i.ConceptCodeSequence[0].CodeValue == "25056-3" for i in procedure)  # MRI
+
+
+@pytest.mark.parametrize(
+    "name", ["pydicom/charset_files/chrH31.dcm", "pydicom/charset_files/chrRuss.dcm"]
+)
+def test_names_in_another_character_set_are_kept(
+    archive: Archive, tmp_path: Path, name: str
+) -> None:
+    source = read(corpus_file(name))
+    stored_source = archive.store_file(corpus_file(name).read_bytes())
+    spec = ReportSpec(
+        title="Befund", sections=(Section("Impression", "Ничего. 異常なし."),),
+        key_images=(stored_source.sop_instance_uid,),
+    )  # fmt: skip
+    created = create_report(archive, str(source.StudyInstanceUID), spec)
+    assert [c.sop_class_uid for c in created] == [BASIC_TEXT_SR, KEY_OBJECT_SELECTION]
+    for item in created:
+        document = stored(archive, item.sop_instance_uid)
+        assert document.SpecificCharacterSet == "ISO_IR 192"
+        assert str(document.PatientName) == str(source.PatientName)
+        assert referenced_uids(document) == [stored_source.sop_instance_uid]
+        verdict = dciodvfy(write(archive, item.sop_instance_uid, tmp_path))
+        assert verdict.errors == [], verdict.output
+    report = stored(archive, created[0].sop_instance_uid)
+    texts = [i.TextValue for i in content_items(report) if i.ValueType == "TEXT"]
+    assert texts[-1] == "Ничего. 異常なし."  # after the device observer's name

@@ -200,6 +200,7 @@ class _Reader:
         self.locate = locate
 
     def reference(self, item: Dataset) -> Reference | None:
+        """The instance an IMAGE, COMPOSITE or WAVEFORM item points at, located."""
         sop = _first(item, "ReferencedSOPSequence")
         if sop is None:
             return None
@@ -221,6 +222,7 @@ class _Reader:
         )
 
     def item(self, dataset: Dataset, position: str, depth: int) -> Item:
+        """A content item and, depth first, its children."""
         relationship = _text(dataset, "RelationshipType")
         if "ReferencedContentItemIdentifier" in dataset:
             target = ".".join(str(n) for n in dataset.ReferencedContentItemIdentifier)
@@ -245,6 +247,7 @@ class _Reader:
         return node
 
     def value(self, dataset: Dataset, node: Item) -> None:
+        """Fill in the value of ``node`` as its value type keeps it."""
         kind = node.value_type
         if kind in ("TEXT", "UIDREF", "PNAME"):
             keyword = {"TEXT": "TextValue", "UIDREF": "UID", "PNAME": "PersonName"}[kind]
@@ -276,6 +279,7 @@ class _Reader:
             node.value = _text(dataset, "ContinuityOfContent")
 
     def number(self, dataset: Dataset, node: Item) -> None:
+        """A NUM's value and unit, or its qualifier when it has no value."""
         measured = _first(dataset, "MeasuredValueSequence")
         if measured is None:
             qualifier = _first(dataset, "NumericValueQualifierCodeSequence")

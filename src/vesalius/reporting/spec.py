@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from pydicom.sr.coding import Code
@@ -86,7 +86,7 @@ class ReportSpec:
     final: bool = False
     verified_by: str = ""
     organization: str = ""
-    series_description: str = field(default="")
+    series_description: str = ""
 
     @property
     def has_report(self) -> bool:
