@@ -12,10 +12,11 @@ import pytest
 from conftest import corpus_file, make_settings, read, vesalius
 from reporting_support import MR_STUDY, mr_paths, store_mr_study
 from vesalius.archive.archive import Archive
+from vesalius.cli.report import KINDS as CLI_KINDS
 from vesalius.reporting.create import create_report
 from vesalius.reporting.html_document import render_html
 from vesalius.reporting.read import read_document
-from vesalius.reporting.spec import ReportSpec, Section, parse_finding, parse_measure
+from vesalius.reporting.spec import KINDS, ReportSpec, Section, parse_finding, parse_measure
 from vesalius.reporting.stored import stored_document, study_reports
 from vesalius.reporting.text import render_text
 
@@ -135,6 +136,7 @@ def test_a_created_report_renders_with_thumbnails_that_open_the_viewer(
 
 
 def test_report_verbs_create_list_and_show(tmp_path: Path) -> None:
+    assert CLI_KINDS == KINDS  # the verb lists the kinds without loading the reporting code
     data = tmp_path / "data"
     archive = Archive.open(make_settings(data))
     try:

@@ -13,30 +13,23 @@ import json
 import warnings
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pydicom
 import typer
-from pydicom.errors import InvalidDicomError
 from rich.table import Table
 
 from vesalius.archive.archive import Archive
 from vesalius.cli.common import ConfigOption, DataDirOption, app, console, fail, settings_from
 from vesalius.model.errors import ArchiveError
-from vesalius.reporting.create import KIND_NAMES, create_report
-from vesalius.reporting.html_document import render_html
-from vesalius.reporting.read import Document, as_json
-from vesalius.reporting.spec import (
-    KINDS,
-    ReportSpec,
-    Section,
-    parse_finding,
-    parse_measure,
-    parse_section,
-)
-from vesalius.reporting.stored import document_of, stored_document, study_reports
-from vesalius.reporting.text import render_text
 from vesalius.sopclasses import sop_class_name
+
+if TYPE_CHECKING:
+    from vesalius.reporting.read import Document
+
+# The reporting modules (highdicom, pydicom's code dictionaries) load when a report
+# verb runs, not with every other verb.
+KINDS = ("auto", "basic", "enhanced", "comprehensive")
+"""As ``reporting.spec.KINDS``."""
 
 report_app = typer.Typer(
     help="Structured reports: create one in a study, show any SR or KOS, list a study's.",
@@ -105,6 +98,15 @@ def create(
     data_dir: DataDirOption = None,
 ) -> None:
     """Write a report (and key image selection) into a stored study."""
+    from vesalius.reporting.create import KIND_NAMES, create_report
+    from vesalius.reporting.spec import (
+        ReportSpec,
+        Section,
+        parse_finding,
+        parse_measure,
+        parse_section,
+    )
+
     if kind not in KINDS:
         fail(f"--kind must be one of {', '.join(KINDS)}, not {kind!r}")
     try:
@@ -148,6 +150,10 @@ def create(
 
 
 def _render(document: Document, fmt: str) -> str:
+    from vesalius.reporting.html_document import render_html
+    from vesalius.reporting.read import as_json
+    from vesalius.reporting.text import render_text
+
     if fmt == "html":
         return render_html(document)
     if fmt == "json":
@@ -165,6 +171,11 @@ def show(
     data_dir: DataDirOption = None,
 ) -> None:
     """Print a structured report or key object selection as a readable document."""
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+
+    from vesalius.reporting.stored import document_of, stored_document
+
     if fmt not in FORMATS:
         fail(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     path = Path(source)
@@ -195,6 +206,8 @@ def list_reports(
     data_dir: DataDirOption = None,
 ) -> None:
     """List the structured reports and key object selections of a stored study."""
+    from vesalius.reporting.stored import study_reports
+
     archive = _open((config, data_dir))
     try:
         found = study_reports(archive, study)
