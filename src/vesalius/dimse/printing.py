@@ -79,7 +79,7 @@ def _status(code: int, comment: str = "") -> Dataset:
     answer = Dataset()
     answer.Status = code
     if comment and code != rules.SUCCESS:
-        answer.ErrorComment = comment[:64]
+        answer.ErrorComment = comment.replace("\\", "/")[:64]  # LO: no backslash
     return answer
 
 

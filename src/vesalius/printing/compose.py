@@ -172,8 +172,8 @@ def render_pdf(films: list[Film], *, title: str = "") -> bytes:
         pdf.set_title(_latin1(title))
     for film in films:
         geometry = film.geometry
-        orientation = "L" if geometry.width_mm > geometry.height_mm else "P"
-        pdf.add_page(orientation=orientation, format=(geometry.width_mm, geometry.height_mm))
+        # fpdf2 takes the format as it is with "P" (and turns it with "L")
+        pdf.add_page(orientation="P", format=(geometry.width_mm, geometry.height_mm))
         _fill(pdf, film.border_density, 0, 0, geometry.width_mm, geometry.height_mm)
         filled = {printed.position for printed in film.images}
         for position, box in enumerate(geometry.boxes, start=1):

@@ -2,7 +2,7 @@
 
 ::
 
-    print/20261126-091659-3f2a9c/
+    print/20261126-091659-4073f2a/
         job.json     the job: id, SOP Instance UID, ExecutionStatus, films, ...
         job.pdf      every film of the job, a page each, at its film size
         film-1.png   a preview of each film
@@ -42,7 +42,8 @@ LOG = logging.getLogger("vesalius.printing")
 
 PENDING, PRINTING, DONE, FAILURE = "PENDING", "PRINTING", "DONE", "FAILURE"
 COMMAND_TIMEOUT = 120
-_JOB_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
+_JOB_ID = re.compile(r"^\d{8}-\d{6}-\d{3}[0-9a-f]{4}$")
+"""Job ids sort by time: date, time, milliseconds, then a random part."""
 
 
 def print_folder(settings: Settings) -> Path:
@@ -103,10 +104,12 @@ class PrintJobs:
         self, *, originator: str, session: dict[str, Any], films: list[Film], color: bool
     ) -> PrintJob:
         """A new PENDING job for these films (its folder and job.json written)."""
-        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+        clock = time.time()
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(clock))
+        millis = int(clock * 1000) % 1000
         now = _now()
         job = PrintJob(
-            id=f"{stamp}-{secrets.token_hex(3)}",
+            id=f"{stamp}-{millis:03d}{secrets.token_hex(2)}",
             uid=generate_uid(prefix=IMPLEMENTATION_CLASS_UID + "."),
             state=PENDING,
             info="",
