@@ -30,7 +30,7 @@ def test_every_verb_is_in_the_readme_and_has_help() -> None:
     ).stdout
     verbs = ["serve", "import", "send", "echo", "dump", "ls", "find", "move", "get", "retrieve"]
     verbs += ["commit", "conformance", "check", "user"]
-    verbs += ["worklist", "mpps", "export", "report"]
+    verbs += ["worklist", "mpps", "export", "report", "print"]
     for verb in verbs:
         assert verb in listing
         assert f"`vesalius {verb}" in readme
