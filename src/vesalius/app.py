@@ -67,6 +67,7 @@ def make_gate(settings: Settings) -> AssociationGate:
         accept_unknown_callers=settings.dicom.accept_unknown_callers,
         peers=settings.peers,
         max_associations=settings.dicom.max_associations,
+        unknown_caller_services=settings.dicom.unknown_caller_services,
     )
 
 

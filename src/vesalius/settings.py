@@ -40,6 +40,20 @@ def _check_ae_title(value: str) -> str:
     return stripped
 
 
+Service = Literal["store", "find", "move", "get", "commitment", "worklist", "mpps", "print"]
+SERVICES: tuple[str, ...] = (
+    "store",
+    "find",
+    "move",
+    "get",
+    "commitment",
+    "worklist",
+    "mpps",
+    "print",
+)
+"""Every DIMSE service a caller may be allowed."""
+
+
 class TlsSettings(_Section):
     enabled: bool = Field(False, description="Serve DICOM over TLS on its own port.")
     port: int = Field(2762, ge=0, le=65535, description="TCP port of the TLS listener.")
@@ -54,6 +68,10 @@ class DicomSettings(_Section):
     port: int = Field(11112, ge=0, le=65535, description="TCP port of the DICOM listener.")
     accept_unknown_callers: bool = Field(
         True, description="False: only AE titles listed in [[peers]] may associate."
+    )
+    unknown_caller_services: list[Service] = Field(
+        default_factory=lambda: list(SERVICES),
+        description="Services a caller not listed in [[peers]] may use (C-ECHO always).",
     )
     max_associations: int = Field(
         32, ge=1, description="Concurrent associations, across all receiving processes."
@@ -161,9 +179,6 @@ class CommitmentSettings(_Section):
     )
 
 
-Service = Literal["store", "find", "move", "get", "commitment", "worklist", "mpps", "print"]
-
-
 class Peer(_Section):
     name: str = Field(description="Local name of the remote AE (used by --peer).")
     ae_title: str = Field(description="AE title of the remote AE.")
@@ -172,7 +187,16 @@ class Peer(_Section):
     tls: bool = Field(False, description="Call this peer over TLS.")
     services: list[Service] = Field(
         default_factory=lambda: ["store", "find", "move", "get"],
-        description="Services this peer may use and offers.",
+        description="Services this peer offers, and the only ones it may use when set; "
+        "left out: it may use every service.",
+    )
+    check_address: bool = Field(
+        True,
+        description="Grant this peer's services only to calls from its host's addresses.",
+    )
+    move_destinations: list[str] = Field(
+        default_factory=list,
+        description="AE titles this peer may C-MOVE to; empty: any of [[peers]].",
     )
 
     _ae = field_validator("ae_title")(_check_ae_title)
@@ -284,7 +308,9 @@ def load_settings(
         _FILE_VALUES.pop(id(Settings), None)
     if overrides:
         try:
-            settings = Settings.model_validate(_deep_merge(settings.model_dump(), overrides))
+            settings = Settings.model_validate(
+                _deep_merge(settings.model_dump(exclude_unset=True), overrides)
+            )
         except ValidationError as exc:
             raise ConfigError(f"command line: {_describe(exc)}") from None
     return settings

@@ -22,8 +22,9 @@ from pynetdicom.acse import ACSE
 from pynetdicom.association import Association
 from pynetdicom.events import Event
 
+from vesalius.dimse.policy import CallerPolicy
 from vesalius.model.origin import Origin
-from vesalius.settings import Peer
+from vesalius.settings import SERVICES, Peer
 
 LOG = logging.getLogger("vesalius.dimse.association")
 
@@ -54,26 +55,64 @@ def _addresses(host: str) -> set[str]:
 
 
 class AssociationGate:
-    """Admits or refuses association requests by AE policy and a shared limit."""
+    """Admits or refuses association requests by AE policy and a shared limit.
+
+    ``policy_for`` says what an admitted caller may do (``dimse.policy``).
+    """
 
     def __init__(
-        self, *, accept_unknown_callers: bool, peers: Iterable[Peer], max_associations: int
+        self,
+        *,
+        accept_unknown_callers: bool,
+        peers: Iterable[Peer],
+        max_associations: int,
+        unknown_caller_services: Iterable[str] = SERVICES,
     ) -> None:
         self.accept_unknown_callers = accept_unknown_callers
         self.max_associations = max_associations
-        self._known: dict[str, set[str]] = {}
+        self._known: dict[str, set[str] | None] = {}
+        self._policies: dict[str, CallerPolicy] = {}
         for peer in peers:
-            self._known.setdefault(peer.ae_title, set()).update(_addresses(peer.host))
+            if peer.check_address:
+                addresses = self._known.get(peer.ae_title, set())
+                if addresses is not None:
+                    self._known[peer.ae_title] = addresses | _addresses(peer.host)
+            else:
+                self._known[peer.ae_title] = None  # from anywhere
+            before = self._policies.get(peer.ae_title, CallerPolicy(frozenset(), frozenset()))
+            destinations = (
+                None
+                if before.move_destinations is None or not peer.move_destinations
+                else before.move_destinations | set(peer.move_destinations)
+            )
+            # A peer without an explicit services list may use every service, as before
+            # policies existed; the default list only says what it offers.
+            granted = peer.services if "services" in peer.model_fields_set else SERVICES
+            self._policies[peer.ae_title] = CallerPolicy(
+                before.services | set(granted), destinations
+            )
+        self._unknown = CallerPolicy(frozenset(unknown_caller_services))
         self._active = multiprocessing.Value("i", 0)
+
+    def _is_known(self, calling_aet: str, address: str) -> bool:
+        addresses = self._known.get(calling_aet, set())
+        return calling_aet in self._known and (addresses is None or address in addresses)
+
+    def policy_for(self, calling_aet: str, address: str) -> CallerPolicy:
+        """What a caller may do: its peer entry's grants, else those of unknown callers."""
+        calling_aet = calling_aet.strip()
+        if self._is_known(calling_aet, address):
+            return self._policies[calling_aet]
+        return self._unknown
 
     def verdict(self, calling_aet: str, address: str) -> tuple[int, int, int] | None:
         """None to admit (and count) the caller, else the (result, source, reason) to reject."""
         if not self.accept_unknown_callers:
-            allowed = self._known.get(calling_aet.strip())
-            if allowed is None:
+            calling = calling_aet.strip()
+            if calling not in self._known:
                 LOG.warning("rejected %s@%s: calling AE title not configured", calling_aet, address)
                 return REJECT_UNKNOWN_CALLER
-            if address not in allowed:
+            if not self._is_known(calling, address):
                 LOG.warning("rejected %s@%s: not its configured address", calling_aet, address)
                 return REJECT_UNKNOWN_CALLER
         with self._active.get_lock():
@@ -113,6 +152,9 @@ class GatedACSE(ACSE):
             self.assoc.kill()
             return
         self.assoc._vesalius_admitted = True  # type: ignore[attr-defined]
+        self.assoc._vesalius_policy = self._gate.policy_for(  # type: ignore[attr-defined]
+            calling, self.assoc.requestor.address
+        )
         super()._negotiate_as_acceptor()
 
 

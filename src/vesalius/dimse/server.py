@@ -23,7 +23,7 @@ from pynetdicom.transport import RequestHandler, ThreadedAssociationServer
 from vesalius import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, sopclasses
 from vesalius.archive.archive import Archive
 from vesalius.conformance.statement import Offered
-from vesalius.dimse import commandset, messages, printing, reactor
+from vesalius.dimse import commandset, messages, policy, printing, reactor
 from vesalius.dimse.association import AssociationGate, GatedACSE, on_close, on_open
 from vesalius.dimse.commitment import handle_n_action, handle_n_event_report, on_dimse_sent
 from vesalius.dimse.dispatch import NRoutes
@@ -116,6 +116,7 @@ def build_ae(settings: Settings) -> AE:
     reactor.install()
     commandset.install()
     messages.install()
+    policy.install()
     ae = AE(ae_title=settings.dicom.ae_title)
     ae.implementation_class_uid = IMPLEMENTATION_CLASS_UID
     ae.implementation_version_name = IMPLEMENTATION_VERSION_NAME
