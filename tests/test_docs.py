@@ -29,7 +29,7 @@ def test_every_verb_is_in_the_readme_and_has_help() -> None:
         [VESALIUS, "--help"], capture_output=True, text=True, check=True
     ).stdout
     verbs = ["serve", "import", "send", "echo", "dump", "ls", "find", "move", "get", "retrieve"]
-    verbs += ["commit", "conformance", "check", "user"]
+    verbs += ["commit", "conformance", "check", "user", "anonymize"]
     verbs += ["worklist", "mpps", "export", "report", "print"]
     for verb in verbs:
         assert verb in listing

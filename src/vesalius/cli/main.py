@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from vesalius.cli import (  # noqa: F401 - registers verbs
+    anonymize,
     check,
     commitment,
     conformance,

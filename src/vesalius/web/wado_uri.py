@@ -21,7 +21,7 @@ from starlette.datastructures import QueryParams
 
 from vesalius import imaging
 from vesalius.imaging.transcode import UNCOMPRESSED_LITTLE_ENDIAN, transcode
-from vesalius.model.deidentify import deidentify
+from vesalius.model.deidentify import Options, deidentify
 from vesalius.model.errors import NotFound
 from vesalius.web.deps import ArchiveDep
 from vesalius.web.errors import BadRequest, NotAcceptable
@@ -76,7 +76,7 @@ def _file(part10: bytes, stored: str, syntax: str, anonymize: bool) -> Response:
     if anonymize:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            dataset = deidentify(dcmread(io.BytesIO(body)))
+            dataset = deidentify(dcmread(io.BytesIO(body)), Options(retain_uids=True))
             buffer = io.BytesIO()
             dataset.save_as(buffer, enforce_file_format=True)
         body = buffer.getvalue()

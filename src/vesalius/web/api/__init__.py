@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from vesalius.web.api import (
+    anonymize,
     conformance,
     database,
     downloads,
@@ -20,6 +21,7 @@ from vesalius.web.api import (
 )
 
 router = APIRouter()
+router.include_router(anonymize.router)
 router.include_router(conformance.router)
 router.include_router(database.router)
 router.include_router(downloads.router)
