@@ -513,3 +513,54 @@ def test_layouts_number_their_boxes_as_the_standard_says() -> None:
     assert formats.box_count("COL\\2,1") == 3
     levels = [formats.density_level(d) for d in (0, 20, 100, 300)]
     assert levels[0] == 255 and levels == sorted(levels, reverse=True) and levels[-1] < 10
+
+
+def test_the_printer_reports_its_failure_when_a_job_breaks_its_folder(tmp_path: Path) -> None:
+    """A print command that replaces the print folder with a file takes the printer down:
+    the job's reports are followed by a Printer N-EVENT-REPORT of FAILURE."""
+    folder = tmp_path / "films"
+    command = f"sh -c 'cat >/dev/null; rm -rf {folder} && touch {folder}'"
+    settings = make_settings(
+        tmp_path / "data", print={"output_dir": str(folder), "command": command}
+    )
+    reports: list[tuple[str, int, str]] = []
+    created: dict[int, str] = {}
+
+    def on_report(event: Any) -> tuple[int, None]:
+        info = event.event_information or Dataset()
+        detail = str(info.get("PrinterStatusInfo", info.get("ExecutionStatusInfo", "")))
+        reports.append((str(event.request.AffectedSOPClassUID), int(event.event_type), detail))
+        return 0, None
+
+    def on_received(event: Any) -> None:
+        command_set = event.message.command_set
+        if "AffectedSOPInstanceUID" in command_set and "MessageIDBeingRespondedTo" in command_set:
+            created[int(command_set.MessageIDBeingRespondedTo)] = str(
+                command_set.AffectedSOPInstanceUID
+            )
+
+    with Node(settings) as node:
+        ae = AE("WATCHER")
+        ae.add_requested_context(META)
+        ae.add_requested_context(sopclasses.PRINT_JOB)
+        assoc = ae.associate(
+            "127.0.0.1", node.dicom_port, ae_title="VESALIUS",
+            evt_handlers=[(evt.EVT_N_EVENT_REPORT, on_report), (evt.EVT_DIMSE_RECV, on_received)],
+        )  # fmt: skip
+        try:
+            session = film_session(assoc, created)
+            _, box, boxes = film_box(assoc, created, session, "STANDARD\\1,1")
+            assert (
+                assoc.send_n_set(image_box(8, 8), *boxes[0], msg_id=10, meta_uid=META)[0].Status
+                == 0
+            )
+            status, _ = assoc.send_n_action(
+                None, 1, sopclasses.BASIC_FILM_BOX, box, msg_id=11, meta_uid=META
+            )
+            assert status.Status == 0x0000
+            wait_for(lambda: any(r[0] == sopclasses.PRINTER for r in reports))
+        finally:
+            assoc.release()
+    job_events = [event for sop_class, event, _ in reports if sop_class == sopclasses.PRINT_JOB]
+    assert job_events == [1, 2, 3]
+    assert reports[-1] == (sopclasses.PRINTER, 3, "PRINTER DOWN")

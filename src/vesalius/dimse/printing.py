@@ -312,25 +312,44 @@ def _accepted(assoc: Association, sop_class: str) -> bool:
     return any(cx.abstract_syntax == sop_class for cx in assoc.accepted_contexts)
 
 
-def _expect_answer(assoc: Association, message_id: int) -> threading.Event:
-    """An event set once our response to request ``message_id`` is queued whole.
+class _Sender:
+    """The association's DIMSE sends, one whole message at a time, telling a print job's
+    thread when our response to its N-ACTION is queued.
 
     pynetdicom announces a message (EVT_DIMSE_SENT) before it queues its
-    fragments, and lets other threads send while a handler runs; a report sent
-    on either signal could be cut into our response. So the association's
-    DIMSE provider is wrapped, for this one response, to say when it is queued.
+    fragments, and lets other threads send while a handler runs; two messages
+    queued at once could have their fragments mixed. So the association's DIMSE
+    provider is wrapped, while it holds a film session, to queue each message
+    whole and to say when a given response has been queued.
     """
-    sent = threading.Event()
-    dimse = assoc.dimse
 
-    def send_msg(primitive: Any, context_id: int) -> None:
-        type(dimse).send_msg(dimse, primitive, context_id)
-        if getattr(primitive, "MessageIDBeingRespondedTo", None) == message_id:
-            del dimse.send_msg
+    def __init__(self, assoc: Association) -> None:
+        self.dimse = assoc.dimse
+        self.lock = threading.Lock()
+        self.waiting: dict[int, threading.Event] = {}
+        self.dimse.send_msg = self.send_msg  # type: ignore[method-assign]
+
+    def send_msg(self, primitive: Any, context_id: int) -> None:
+        """Queue one message whole; wake whoever waits for this response."""
+        with self.lock:
+            type(self.dimse).send_msg(self.dimse, primitive, context_id)
+        sent = self.waiting.pop(getattr(primitive, "MessageIDBeingRespondedTo", None) or -1, None)
+        if sent is not None:
             sent.set()
 
-    dimse.send_msg = send_msg  # type: ignore[method-assign]
-    return sent
+    def expect(self, message_id: int) -> threading.Event:
+        """An event set once our response to request ``message_id`` is queued whole."""
+        sent = threading.Event()
+        self.waiting[message_id] = sent
+        return sent
+
+
+def _expect_answer(assoc: Association, message_id: int) -> threading.Event:
+    sender = getattr(assoc, "_vesalius_print_sender", None)
+    if sender is None:
+        sender = _Sender(assoc)
+        assoc._vesalius_print_sender = sender  # type: ignore[attr-defined]
+    return sender.expect(message_id)
 
 
 def _run_job(
@@ -380,6 +399,7 @@ def _report(
 ) -> None:
     """One N-EVENT-REPORT, unless the association is gone or its caller has moved on."""
     if not assoc.is_established or not _idle(assoc):
+        LOG.info("print report %d on %s not sent: the caller has moved on", event_type, instance)
         return
     previous = assoc.dimse_timeout
     assoc.dimse_timeout = REPORT_TIMEOUT

@@ -33,8 +33,11 @@ PROCESSING_FAILURE = 0x0110
 PRINT = 1
 JOB_STATES = {1: "PENDING", 2: "PRINTING", 3: "DONE", 4: "FAILURE"}
 FINAL_STATES = ("DONE", "FAILURE")
-EVENT_GRACE = 2.0
-"""Seconds to wait for a first job report before asking for the job's status instead."""
+EVENT_GRACE = 10.0
+"""Seconds to wait for a first job report before asking for the job's status instead.
+
+Generous on purpose: an N-GET sent while the printer sends a report crosses it,
+which pynetdicom-based printers do not untangle."""
 POLL_INTERVAL = 0.5
 
 
@@ -94,6 +97,7 @@ class _Listener:
         self.changed = threading.Condition()
 
     def on_received(self, event: Event) -> None:
+        """Note the instance UID each N-CREATE response names, by message ID."""
         command = event.message.command_set
         if "AffectedSOPInstanceUID" in command and "MessageIDBeingRespondedTo" in command:
             self.created[int(command.MessageIDBeingRespondedTo)] = str(
@@ -101,6 +105,7 @@ class _Listener:
             )
 
     def on_report(self, event: Event) -> tuple[int, None]:
+        """Record a Print Job N-EVENT-REPORT (and accept every report)."""
         request = event.request
         if request.AffectedSOPClassUID == sopclasses.PRINT_JOB:
             state = JOB_STATES.get(int(event.event_type), "?")
@@ -179,6 +184,7 @@ class _Printing:
         return self.message_id
 
     def accepted(self, sop_class: str) -> bool:
+        """True when the printer accepted a context for ``sop_class``."""
         return any(cx.abstract_syntax == sop_class for cx in self.assoc.accepted_contexts)
 
     def _checked(self, status: Dataset, what: str) -> int:
@@ -191,6 +197,7 @@ class _Printing:
         return code
 
     def create(self, sop_class: str, attributes: Dataset, what: str) -> tuple[str, Dataset]:
+        """N-CREATE; the UID the printer gave the instance, and its attributes."""
         message_id = self._next_id()
         status, reply = self.assoc.send_n_create(
             attributes, sop_class, None, msg_id=message_id, meta_uid=self.meta
@@ -202,6 +209,7 @@ class _Printing:
         return uid, reply or Dataset()
 
     def printer_status(self) -> tuple[str, str]:
+        """N-GET of the Printer: (Printer Status, Printer Status Info)."""
         status, reply = self.assoc.send_n_get(
             [0x21100010, 0x21100020],
             sopclasses.PRINTER,
@@ -214,12 +222,14 @@ class _Printing:
         return str(reply.get("PrinterStatus", "")), str(reply.get("PrinterStatusInfo", ""))
 
     def film_session(self) -> str:
+        """N-CREATE of the film session (copies as asked, the rest the printer's)."""
         attributes = Dataset()
         attributes.NumberOfCopies = str(self.options.copies)
         uid, _ = self.create(sopclasses.BASIC_FILM_SESSION, attributes, "film session N-CREATE")
         return uid
 
     def film(self, number: int, session_uid: str, images: list[np.ndarray]) -> FilmResult:
+        """One film: create the film box, set its boxes, print it, delete it."""
         options = self.options
         attributes = Dataset()
         attributes.ImageDisplayFormat = f"STANDARD\\{options.columns},{options.rows}"
@@ -250,6 +260,7 @@ class _Printing:
                 )
 
     def set_image(self, box: Dataset, position: int, pixels: np.ndarray) -> None:
+        """N-SET of one image box with its image."""
         modification = Dataset()
         modification.ImageBoxPosition = position
         keyword = "BasicColorImageSequence" if self.options.color else "BasicGrayscaleImageSequence"
@@ -264,6 +275,7 @@ class _Printing:
         self._checked(status, f"image box {position} N-SET")
 
     def set_annotation(self, item: Dataset) -> None:
+        """N-SET of the first annotation box with the annotation text."""
         modification = Dataset()
         modification.AnnotationPosition = 1
         modification.TextString = self.options.annotation[:64]
@@ -276,6 +288,7 @@ class _Printing:
         self._checked(status, "annotation box N-SET")
 
     def print_box(self, number: int, box_uid: str, count: int) -> FilmResult:
+        """N-ACTION Print of a film box, then its job's final state."""
         status, reply = self.assoc.send_n_action(
             None,
             PRINT,

@@ -96,7 +96,12 @@ def print_job_pdf(job_id: str, settings: SettingsDep) -> FileResponse:
     path = jobs.file(job, job.pdf or "")
     if path is None:
         raise NotFound(f"print job {job_id} has no PDF yet ({job.state})")
-    return FileResponse(path, media_type="application/pdf", filename=f"print-{job.id}.pdf")
+    return FileResponse(
+        path,
+        media_type="application/pdf",
+        filename=f"print-{job.id}.pdf",
+        content_disposition_type="inline",
+    )
 
 
 @router.get("/print-jobs/{job_id}/films/{number}/png", response_class=FileResponse)
