@@ -28,8 +28,24 @@ class Offered:
     scp_role: bool
 
 
-SCU_SERVICES = ("verification", "storage", "find", "move", "get", "commitment")
-"""Services Vesalius also uses as SCU (``send``, ``find``, ``move``, ``get``, ``commit``)."""
+SCU_SERVICES = (
+    "verification", "storage", "find", "move", "get", "commitment", "worklist", "mpps", "print",
+)  # fmt: skip
+"""Services Vesalius also uses as SCU (``send``, ``find``, ``move``, ``get``, ``commit``,
+``worklist query``, ``mpps``, ``print``)."""
+MEDIA_PROFILES = (
+    {
+        "profile": "STD-GEN-CD",
+        "write": "FSC (vesalius export --format dicomdir|iso)",
+        "read": "FSR (vesalius import)",
+    },
+    {
+        "profile": "STD-GEN-USB",
+        "write": "FSC (vesalius export --format dicomdir|zip)",
+        "read": "FSR (vesalius import)",
+    },
+)
+"""General Purpose media written by ``media/`` and read by ``vesalius import`` (PS3.11)."""
 CHARACTER_SETS = (
     "ISO_IR 6 (default)", "ISO_IR 100", "ISO_IR 101", "ISO_IR 109", "ISO_IR 110",
     "ISO_IR 144", "ISO_IR 127", "ISO_IR 126", "ISO_IR 138", "ISO_IR 148", "ISO_IR 166",
@@ -144,7 +160,7 @@ def build_statement(settings: Settings, offered: list[Offered]) -> Statement:
         sop_classes=rows,
         transfer_syntaxes=syntaxes,
         character_sets=list(CHARACTER_SETS),
-        media=[],
+        media=[dict(profile) for profile in MEDIA_PROFILES],
         security={
             "tls": dicom.tls.enabled,
             "client_certificates_required": bool(dicom.tls.enabled and dicom.tls.ca),
