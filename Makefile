@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# Two test processes: most tests wait on servers and subprocesses, not on the CPU.
+PYTEST_ARGS ?= -n 2
 
 .PHONY: run test lint format bench clean
 

@@ -156,7 +156,12 @@ STUDY_LEVEL_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("keys", "expected"), STUDY_LEVEL_CASES, ids=str)
+def _case_id(value: object) -> str:
+    """A test id that is the same in every process (a set's order is not)."""
+    return str(sorted(value)) if isinstance(value, set) else str(value)
+
+
+@pytest.mark.parametrize(("keys", "expected"), STUDY_LEVEL_CASES, ids=_case_id)
 def test_study_level_matching(filled: Archive, keys: dict[str, str], expected: set[str]) -> None:
     for model in ("patient", "study"):
         if model == "patient" and not keys.get("PatientID"):
