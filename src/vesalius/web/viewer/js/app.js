@@ -12,6 +12,7 @@
 // A page module exports mount(container, params) -> unmount function (or a
 // promise of one); the router calls it when leaving the page.
 
+import { startSession } from "./session.js";
 import { h, clear } from "./dom.js";
 import { hideError, errorBox } from "./api.js";
 import { mount as mountStudies } from "./studies.js";
@@ -175,6 +176,7 @@ document.addEventListener("drop", (event) => {
 });
 
 window.addEventListener("hashchange", route);
+startSession();
 route();
 
 // Once the first page is up, load the viewer in the background: it opens
