@@ -90,6 +90,24 @@ def setup_logging(level: str) -> None:
     warnings.filterwarnings("ignore", category=UserWarning, module=r"pydicom(\..*)?")
 
 
+def target_and_words(
+    settings: Settings,
+    arguments: list[str] | None,
+    aec: str | None,
+    peer: str | None,
+    aet: str | None,
+) -> tuple[Target, list[str]]:
+    """The target of ``[HOST PORT] WORD...`` arguments (HOST PORT unless ``--peer``), and
+    the words that follow it."""
+    words = list(arguments or [])
+    host = port = None
+    if not peer:
+        if len(words) < 2 or not words[1].isdigit():
+            fail("a target is needed: HOST PORT --aec AET, or --peer NAME")
+        host, port, words = words[0], int(words[1]), words[2:]
+    return target_from(settings, host, port, aec, peer, aet), words
+
+
 def target_and_paths(
     settings: Settings,
     arguments: list[str] | None,
@@ -97,15 +115,9 @@ def target_and_paths(
     peer: str | None,
     aet: str | None,
 ) -> tuple[Target, list[Path]]:
-    """The target of ``[HOST PORT] PATH...`` arguments (HOST PORT unless ``--peer``), and
-    the paths that follow it."""
-    words = list(arguments or [])
-    host = port = None
-    if not peer:
-        if len(words) < 2 or not words[1].isdigit():
-            fail("a target is needed: HOST PORT --aec AET, or --peer NAME")
-        host, port, words = words[0], int(words[1]), words[2:]
-    return target_from(settings, host, port, aec, peer, aet), [Path(word) for word in words]
+    """Like ``target_and_words``, the words being paths."""
+    target, words = target_and_words(settings, arguments, aec, peer, aet)
+    return target, [Path(word) for word in words]
 
 
 def target_from(

@@ -28,7 +28,7 @@ from vesalius.cli.common import (
     console,
     fail,
     settings_from,
-    target_from,
+    target_and_words,
 )
 from vesalius.cli.worklist import FieldOption, parse_fields
 from vesalius.dimse import scu
@@ -62,16 +62,10 @@ def _target_and_uid(
     aec: str | None, peer: str | None, aet: str | None, *, uid_needed: bool = True,
 ) -> tuple[scu.Target, str]:  # fmt: skip
     settings = settings_from(config, data_dir, "WARNING")
-    words = list(words or [])
-    host = port = None
-    if not peer:
-        if len(words) < 2 or not words[1].isdigit():
-            fail("a target is needed: HOST PORT --aec AET, or --peer NAME")
-        host, port, words = words[0], int(words[1]), words[2:]
-    if uid_needed and len(words) != 1:
+    target, rest = target_and_words(settings, words, aec, peer, aet)
+    if uid_needed and len(rest) != 1:
         fail("give the SOP Instance UID of the performed procedure step")
-    target = target_from(settings, host, port, aec, peer, aet)
-    return target, words[0] if words else ""
+    return target, rest[0] if rest else ""
 
 
 def _report(verb: str, target: scu.Target, answer: Answer) -> None:

@@ -29,7 +29,7 @@ from vesalius.cli.common import (
     console,
     fail,
     settings_from,
-    target_from,
+    target_and_words,
 )
 from vesalius.dimse import scu
 from vesalius.dimse.printing_scu import FilmResult, PrintOptions, print_images
@@ -156,13 +156,7 @@ def print_(
     print job's final status is reported.
     """
     settings = settings_from(config, data_dir, log_level or "WARNING")
-    words = list(arguments or [])
-    host = port = None
-    if not peer:
-        if len(words) < 2 or not words[1].isdigit():
-            fail("a target is needed: HOST PORT --aec AET, or --peer NAME")
-        host, port, words = words[0], int(words[1]), words[2:]
-    target = target_from(settings, host, port, aec, peer, aet)
+    target, words = target_and_words(settings, arguments, aec, peer, aet)
     orientation = orientation.upper()
     if orientation not in ("PORTRAIT", "LANDSCAPE"):
         fail("--orientation: PORTRAIT or LANDSCAPE")
