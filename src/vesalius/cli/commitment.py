@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -21,6 +20,7 @@ from vesalius.cli.common import (
     app,
     console,
     fail,
+    files_under,
     settings_from,
     target_and_paths,
 )
@@ -87,14 +87,6 @@ def commit(
         if archive is not None:
             archive.close()
     raise typer.Exit(EXIT_OK if outcome.verdict and not outcome.verdict.failed else EXIT_PARTIAL)
-
-
-def files_under(paths: list[Path]) -> list[Path]:
-    """Every file of these files and folders (recursively), in a stable order."""
-    found: list[Path] = []
-    for path in paths:
-        found.extend(sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path])
-    return found
 
 
 def ask(

@@ -145,3 +145,11 @@ def target_from(
     if not host or not port:
         fail("a target is needed: HOST PORT --aec AET, or --peer NAME")
     return Target(host, port, aec or "ANY-SCP", calling)
+
+
+def files_under(paths: list[Path]) -> list[Path]:
+    """Every file of these files and folders (recursively), in a stable order."""
+    found: list[Path] = []
+    for path in paths:
+        found.extend(sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path])
+    return found

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -24,6 +22,7 @@ from vesalius.cli.common import (
     app,
     console,
     fail,
+    files_under,
     settings_from,
     target_and_paths,
     target_from,
@@ -55,18 +54,6 @@ def echo(
     if code != 0:
         fail(f"{target} answered C-ECHO with status {code:04X}")
     console.print(f"{target}: C-ECHO succeeded", highlight=False)
-
-
-def _files(paths: list[Path]) -> list[Path]:
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            for folder, dirs, files in os.walk(path):
-                dirs.sort()
-                found.extend(Path(folder) / name for name in sorted(files))
-        else:
-            found.append(path)
-    return found
 
 
 def _from_archive(settings: object, studies: list[str]) -> list[scu.Outgoing]:
@@ -129,7 +116,7 @@ def send(
     target, files = target_and_paths(settings, arguments, aec, peer, aet)
     items: list[scu.Outgoing] = []
     failed: list[tuple[str, str]] = []
-    for path, described in scu.describe_files(_files(files)):
+    for path, described in scu.describe_files(files_under(files)):
         if isinstance(described, str):
             failed.append((str(path), described))
         else:

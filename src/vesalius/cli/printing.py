@@ -15,7 +15,6 @@ from pydicom.dataset import Dataset
 
 from vesalius import imaging
 from vesalius.archive.archive import Archive
-from vesalius.cli.commitment import files_under
 from vesalius.cli.common import (
     EXIT_OK,
     EXIT_PARTIAL,
@@ -28,6 +27,7 @@ from vesalius.cli.common import (
     app,
     console,
     fail,
+    files_under,
     settings_from,
     target_and_words,
 )
