@@ -13,6 +13,15 @@ on an event set whenever a DIMSE message or a DUL indication is queued for
 it. Both still wake every ``IDLE_WAKE`` seconds to look at their timers and
 flags, as the original loops did every millisecond. Sleeps shorter than a
 millisecond (pynetdicom's spin-waits for state changes) are left as they are.
+
+It also makes the reactor's pause honest. Before each request it sends,
+pynetdicom clears the reactor's checkpoint and spins until ``_is_paused``
+is true; but that flag is set just *before* the reactor looks at the
+checkpoint and stays true for a moment after it has passed it, so a request
+could go out while the reactor was still running, and a quick response was
+then taken by the reactor as an "unexpected service message" and lost (the
+requester timed out). Here ``_is_paused``, asked from any other thread, is
+true only while the reactor is actually blocked at its checkpoint.
 """
 
 from __future__ import annotations
@@ -130,6 +139,7 @@ class _AssociationWaiter:
         _signal_on_put(assoc.dimse.msg_queue, self.event.set)
         _signal_on_put(assoc.dul.to_user_queue, self.event.set)
         checkpoint = assoc._reactor_checkpoint
+        self.checkpoint = checkpoint
         clear = checkpoint.clear
 
         def clear_and_wake() -> None:
@@ -140,12 +150,62 @@ class _AssociationWaiter:
 
     def wait(self, seconds: float) -> None:
         self.event.clear()
-        if not self.assoc.dimse.msg_queue.empty():
-            return
+        if not self.checkpoint.is_set() or not self.assoc.dimse.msg_queue.empty():
+            return  # a pause asked for before the clear above, or a message to serve
         if not self.assoc.dul.to_user_queue.empty():
             time.sleep(seconds)  # an indication the reactor may not consume: poll as before
             return
         self.event.wait(IDLE_WAKE)
+
+
+class _Checkpoint(threading.Event):
+    """An association's reactor checkpoint that knows whether the reactor is blocked at it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parked = False
+
+    def wait(self, timeout: float | None = None) -> bool:
+        with self._cond:
+            if self._flag:
+                return True
+            self.parked = True
+            try:
+                return self._cond.wait(timeout)
+            finally:
+                self.parked = False
+
+    def set(self) -> None:
+        with self._cond:
+            self.parked = False  # released from now on, though its thread has not yet run
+            self._flag = True
+            self._cond.notify_all()
+
+
+def _reactor_is_paused(self: Association) -> bool:
+    raw: bool = self.__dict__.get("_vesalius_paused", False)
+    checkpoint: _Checkpoint | None = self.__dict__.get("_vesalius_checkpoint")
+    started = self.__dict__.get("_started")
+    if checkpoint is None or started is None or threading.current_thread() is self:
+        return raw
+    if self.__dict__.get("_kill") or (started.is_set() and not self.is_alive()):
+        return True  # no reactor left to take a message
+    return checkpoint.parked
+
+
+def _set_reactor_paused(self: Association, value: bool) -> None:
+    self.__dict__["_vesalius_paused"] = value
+
+
+_original_association_init = Association.__init__
+
+
+def _association_init(self: Association, *args: Any, **kwargs: Any) -> None:
+    _original_association_init(self, *args, **kwargs)
+    checkpoint = _Checkpoint()
+    checkpoint.set()
+    self.__dict__["_vesalius_checkpoint"] = checkpoint
+    self._reactor_checkpoint = checkpoint
 
 
 _original_dul_reactor = DULServiceProvider.run_reactor
@@ -193,4 +253,6 @@ def install() -> None:
         _association_module.time = _Time()  # type: ignore[assignment]
         DULServiceProvider.run_reactor = _dul_reactor  # type: ignore[method-assign]
         Association._run_reactor = _association_reactor  # type: ignore[method-assign]
+        Association.__init__ = _association_init  # type: ignore[method-assign]
+        Association._is_paused = property(_reactor_is_paused, _set_reactor_paused)  # type: ignore[assignment]
         _installed = True
