@@ -24,6 +24,7 @@ import pydicom
 import pytest
 from pydicom.dataset import Dataset
 
+import postgres_support
 from vesalius.app import Node
 from vesalius.archive.archive import Archive
 from vesalius.index.index import Index
@@ -88,10 +89,13 @@ def run_dcmtk(*args: str, timeout: float = 120, **kwargs: Any) -> subprocess.Com
     )
 
 
-def vesalius(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """Run the ``vesalius`` command line and capture its output."""
+def vesalius(
+    *args: str, timeout: float = 60, database_url: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """Run the ``vesalius`` command line and capture its output (on ``database_url`` if given)."""
+    env = {**os.environ, "VESALIUS_DATABASE__URL": database_url} if database_url else None
     return subprocess.run(
-        [VESALIUS, *args], capture_output=True, text=True, timeout=timeout, check=False
+        [VESALIUS, *args], capture_output=True, text=True, timeout=timeout, check=False, env=env
     )
 
 
@@ -165,10 +169,43 @@ def make_settings(data_dir: Path, **sections: dict[str, Any]) -> Settings:
     return load_settings(Path(os.devnull), overrides)
 
 
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    marked = metafunc.definition.get_closest_marker
+    if (
+        "backend" in metafunc.fixturenames
+        and marked("both_databases")
+        and not marked("sqlite_only")
+    ):
+        metafunc.parametrize("backend", BACKENDS, indirect=True)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    postgres_support.drop_template()
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def backend(request: pytest.FixtureRequest) -> str:
+    """The index database of the test: SQLite unless marked ``both_databases``."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture
+def database_url(backend: str) -> Iterator[str]:
+    """The index URL for the test's backend: empty (SQLite in the data dir) or a new database."""
+    if backend == "postgresql":
+        with postgres_support.fresh_database() as url:
+            yield url
+    else:
+        yield ""
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
     """Default test settings in a temporary data folder."""
-    return make_settings(tmp_path / "data")
+    return make_settings(tmp_path / "data", database={"url": database_url})
 
 
 @pytest.fixture
@@ -196,9 +233,11 @@ def node(settings: Settings) -> Iterator[Node]:
 
 
 @pytest.fixture
-def web_settings(tmp_path: Path) -> Settings:
+def web_settings(tmp_path: Path, database_url: str) -> Settings:
     """Test settings with the HTTP listener on a free loopback port too."""
-    return make_settings(tmp_path / "data", http={"port": 0, "host": "127.0.0.1"})
+    return make_settings(
+        tmp_path / "data", http={"port": 0, "host": "127.0.0.1"}, database={"url": database_url}
+    )
 
 
 @pytest.fixture

@@ -33,6 +33,8 @@ from vesalius.archive.archive import Archive
 from vesalius.index import metadata as kept_metadata
 from vesalius.index.tables import instance_metadata
 
+pytestmark = pytest.mark.both_databases
+
 CT_IMAGE = "1.2.840.10008.5.1.4.1.1.2"
 MR_IMAGE = "1.2.840.10008.5.1.4.1.1.4"
 US_IMAGE = "1.2.840.10008.5.1.4.1.1.6.1"

@@ -21,6 +21,8 @@ from vesalius.reporting.create import create_report
 from vesalius.reporting.spec import ReportSpec, Section
 from vesalius.settings import load_settings
 
+pytestmark = pytest.mark.both_databases
+
 ENHANCED_SR = "1.2.840.10008.5.1.4.1.1.88.22"
 KEY_OBJECT_SELECTION = "1.2.840.10008.5.1.4.1.1.88.59"
 

@@ -17,6 +17,8 @@ from pynetdicom.sop_class import ModalityPerformedProcedureStep
 from conftest import corpus_file, vesalius
 from vesalius.app import Node
 
+pytestmark = pytest.mark.both_databases
+
 CT_SMALL = "pydicom/test_files/CT_small.dcm"
 
 

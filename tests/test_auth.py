@@ -16,6 +16,8 @@ from vesalius.archive.users import Users
 from vesalius.settings import Settings
 from vesalius.web.auth import exposure_refusal, request_kind
 
+pytestmark = pytest.mark.both_databases
+
 MR = "dcm4che/MR-series/MR01.dcm"
 ITEM = {"PatientName": "DOE^JOHN", "PatientID": "P1", "Modality": "CT"}
 
@@ -156,20 +158,23 @@ def test_removing_a_user_ends_its_tokens(node_with_users: tuple[Node, dict[str, 
 
 def test_user_verbs_add_a_user_and_print_a_working_token(web_node: Node) -> None:
     data_dir = str(web_node.settings.data_dir)
+    database = web_node.settings.database.url
     added = vesalius("user", "add", "ana", "--role", "viewer", "--password", "s3cret-pw",
-                     "--data-dir", data_dir)  # fmt: skip
+                     "--data-dir", data_dir, database_url=database)  # fmt: skip
     assert added.returncode == 0, added.stderr
     assert httpx.get(f"{web_node.base_url}/api/studies").status_code == 401
-    issued = vesalius("user", "token", "ana", "--data-dir", data_dir)
+    issued = vesalius("user", "token", "ana", "--data-dir", data_dir, database_url=database)
     assert issued.returncode == 0, issued.stderr
     token = issued.stdout.strip()
     assert httpx.get(f"{web_node.base_url}/api/studies", headers=bearer(token)).status_code == 200
-    short = vesalius("user", "add", "bob", "--password", "short", "--data-dir", data_dir)
+    short = vesalius(
+        "user", "add", "bob", "--password", "short", "--data-dir", data_dir, database_url=database
+    )
     assert short.returncode == 1 and "8 characters" in short.stderr
-    removed = vesalius("user", "rm", "ana", "--data-dir", data_dir)
+    removed = vesalius("user", "rm", "ana", "--data-dir", data_dir, database_url=database)
     assert removed.returncode == 0, removed.stderr
     assert httpx.get(f"{web_node.base_url}/api/studies").status_code == 200
-    unknown = vesalius("user", "rm", "ana", "--data-dir", data_dir)
+    unknown = vesalius("user", "rm", "ana", "--data-dir", data_dir, database_url=database)
     assert unknown.returncode == 1
 
 

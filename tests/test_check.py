@@ -6,6 +6,7 @@ import os
 import time
 from pathlib import Path
 
+import pytest
 from pydicom import dcmread
 from sqlalchemy import update
 
@@ -13,6 +14,8 @@ from conftest import corpus_file, vesalius
 from vesalius.archive.archive import Archive
 from vesalius.archive.check import ORPHAN_AGE_S, check_archive
 from vesalius.index.tables import patients
+
+pytestmark = pytest.mark.both_databases
 
 MR = [f"dcm4che/MR-series/MR{n:02d}.dcm" for n in range(1, 6)]
 

@@ -33,6 +33,8 @@ from vesalius.dimse.commitment_scu import request_commitment
 from vesalius.dimse.scu import Target
 from vesalius.settings import Settings, load_settings
 
+pytestmark = pytest.mark.both_databases
+
 MR = [f"dcm4che/MR-series/MR{n:02d}.dcm" for n in range(1, 5)]
 WELL_KNOWN_INSTANCE = "1.2.840.10008.1.20.1.1"
 REQUESTER = "REQUESTER"

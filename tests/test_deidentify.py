@@ -20,6 +20,8 @@ from vesalius.app import Node
 from vesalius.archive.deidentification import anonymize_files
 from vesalius.model.deidentify import PROFILE, STANDARD_UID_ROOT, Deidentifier, Options
 
+pytestmark = pytest.mark.both_databases
+
 MR_SERIES = "dcm4che/MR-series"
 MR = f"{MR_SERIES}/MR01.dcm"
 

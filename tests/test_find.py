@@ -24,6 +24,8 @@ from conftest import corpus_file, run_dcmtk
 from vesalius.app import Node
 from vesalius.model.record import record_from_values
 
+pytestmark = pytest.mark.both_databases
+
 MR_STUDY = "1.113654.3.13.1026"
 MR_SERIES = "1.113654.5.14.1035"
 CHARSET_FILES = ("chrH31.dcm", "chrX1.dcm", "chrKoreanMulti.dcm", "chrJapMulti.dcm")

@@ -16,6 +16,8 @@ from conftest import make_settings
 from vesalius.app import Node
 from vesalius.archive import worklist
 
+pytestmark = pytest.mark.both_databases
+
 
 def seg(name: str, fields: dict[int, str]) -> str:
     """A segment with its fields by number (1-based), the others empty."""

@@ -21,7 +21,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from pydicom.dataset import Dataset
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from conftest import wait_for
@@ -29,6 +29,8 @@ from vesalius.index import migrate
 from vesalius.index.index import AddResult, Index
 from vesalius.index.tables import instances, metadata, patients, series, studies
 from vesalius.model.record import InstanceRecord, record_from_dataset
+
+pytestmark = pytest.mark.both_databases
 
 CT = "1.2.840.10008.5.1.4.1.1.2"
 MR = "1.2.840.10008.5.1.4.1.1.4"
@@ -110,9 +112,9 @@ def rows(index: Index, table: Any) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def index(tmp_path: Path) -> Iterator[Index]:
-    """A fresh SQLite index in a temporary data folder."""
-    opened = Index.open("", tmp_path / "data")
+def index(tmp_path: Path, database_url: str) -> Iterator[Index]:
+    """A fresh index (SQLite in a temporary data folder, or a new PostgreSQL database)."""
+    opened = Index.open(database_url, tmp_path / "data")
     yield opened
     opened.close()
 
@@ -120,12 +122,12 @@ def index(tmp_path: Path) -> Iterator[Index]:
 # -- schema -------------------------------------------------------------------------
 
 
-def test_open_migrates_to_the_alembic_head(index: Index, tmp_path: Path) -> None:
+def test_open_migrates_to_the_alembic_head(index: Index) -> None:
     head = ScriptDirectory.from_config(migrate.alembic_config(index.writer)).get_current_head()
     assert head is not None
-    with sqlite3.connect(tmp_path / "data" / "index.sqlite") as raw:
-        versions = [row[0] for row in raw.execute("SELECT version_num FROM alembic_version")]
-    assert versions == [head]
+    with index.writer.connect() as connection:
+        versions = list(connection.exec_driver_sql("SELECT version_num FROM alembic_version"))
+    assert [row[0] for row in versions] == [head]
     assert migrate.current_revision(index.writer) == head
 
 
@@ -135,6 +137,7 @@ def test_migrated_schema_is_the_one_the_code_declares(index: Index) -> None:
     assert differences == []
 
 
+@pytest.mark.sqlite_only
 def test_sqlite_runs_in_wal_mode_with_full_sync(index: Index, tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "data" / "index.sqlite") as raw:
         assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -144,12 +147,10 @@ def test_sqlite_runs_in_wal_mode_with_full_sync(index: Index, tmp_path: Path) ->
 
 
 @pytest.mark.parametrize("table", sorted(MATCHABLE))
-def test_every_matchable_column_leads_an_index(tmp_path: Path, index: Index, table: str) -> None:
-    with sqlite3.connect(tmp_path / "data" / "index.sqlite") as raw:
-        leading = set()
-        for _seq, name, *_rest in raw.execute(f"PRAGMA index_list({table})"):
-            first = raw.execute(f"PRAGMA index_info('{name}')").fetchone()
-            leading.add(first[2])
+def test_every_matchable_column_leads_an_index(index: Index, table: str) -> None:
+    inspector = inspect(index.reader)
+    leading = {found["column_names"][0] for found in inspector.get_indexes(table)}
+    leading |= {found["column_names"][0] for found in inspector.get_unique_constraints(table)}
     missing = [column for column in MATCHABLE[table] if column not in leading]
     assert missing == []
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import sqlite3
 import struct
 import subprocess
 import sys
@@ -58,7 +57,10 @@ DIMSE = Origin("dimse", calling_aet="CT_SCANNER", called_aet="VESALIUS", address
 REQUIRED = ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID")
 MB = 1024 * 1024
 
-pytestmark = pytest.mark.filterwarnings("ignore:Invalid value for VR:UserWarning")
+pytestmark = [
+    pytest.mark.both_databases,
+    pytest.mark.filterwarnings("ignore:Invalid value for VR:UserWarning"),
+]
 
 
 # -- making and reading objects -------------------------------------------------------
@@ -400,12 +402,23 @@ def test_disk_full_while_writing_is_out_of_resources(tmp_path: Path) -> None:
         archive.close()
 
 
-def test_a_failing_index_write_revokes_the_blob(store: Archive, settings: Settings) -> None:
-    with sqlite3.connect(settings.data_dir / "index.sqlite") as raw:
-        raw.execute(
-            "CREATE TRIGGER refuse BEFORE INSERT ON instances "
-            "BEGIN SELECT RAISE(ABORT, 'the index refuses'); END"
-        )
+REFUSING_TRIGGER = {
+    "sqlite": [
+        "CREATE TRIGGER refuse BEFORE INSERT ON instances "
+        "BEGIN SELECT RAISE(ABORT, 'the index refuses'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'the index refuses'; END $$",
+        "CREATE TRIGGER refuse BEFORE INSERT ON instances FOR EACH ROW EXECUTE FUNCTION refuse()",
+    ],
+}
+
+
+def test_a_failing_index_write_revokes_the_blob(store: Archive) -> None:
+    with store.index.writer.begin() as connection:
+        for statement in REFUSING_TRIGGER[connection.dialect.name]:
+            connection.exec_driver_sql(statement)
     with pytest.raises(ArchiveError, match="the index refuses"):
         store.store_file(part10(make_dataset()))
     assert_nothing_stored(store)

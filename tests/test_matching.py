@@ -21,6 +21,8 @@ from vesalius.model.errors import InvalidQuery
 from vesalius.model.matching import dataset_from_keys, normalize_name, parse_identifier
 from vesalius.sopclasses import PATIENT_ROOT_FIND, STUDY_ROOT_FIND
 
+pytestmark = pytest.mark.both_databases
+
 CT = "1.2.840.10008.5.1.4.1.1.2"
 MR = "1.2.840.10008.5.1.4.1.1.4"
 SC = "1.2.840.10008.5.1.4.1.1.7"

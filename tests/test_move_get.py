@@ -34,7 +34,7 @@ from vesalius import sopclasses
 from vesalius.app import Node, prepare_archive
 from vesalius.settings import Settings, load_settings
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.both_databases, pytest.mark.slow]
 
 UNCOMPRESSED_FILES = (
     "pydicom/test_files/MR_small.dcm",  # explicit VR little endian

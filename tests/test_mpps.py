@@ -23,6 +23,8 @@ from conftest import make_settings, vesalius, wait_for
 from vesalius.app import Node
 from vesalius.archive import worklist
 
+pytestmark = pytest.mark.both_databases
+
 ITEM = {
     "PatientName": "DOE^JOHN",
     "PatientID": "P1",

@@ -20,6 +20,8 @@ from vesalius.dimse.scu import Target
 from vesalius.dimse.scu_workflow import worklist_find
 from vesalius.model.worklist import item_dataset
 
+pytestmark = pytest.mark.both_databases
+
 SPS = "ScheduledProcedureStepSequence[0]"
 ITEMS = [
     {

@@ -16,6 +16,8 @@ from conftest import corpus_file
 from test_find import CHARSET_FILES, MR_SERIES, MR_STUDY, findscu
 from vesalius.app import Node
 
+pytestmark = pytest.mark.both_databases
+
 
 @pytest.fixture
 def loaded_web(web_node: Node) -> Node:

@@ -17,6 +17,8 @@ from vesalius.app import Node
 from vesalius.archive.archive import Archive
 from vesalius.model.errors import IdentifierMismatch, InvalidObject
 
+pytestmark = pytest.mark.both_databases
+
 MR_SERIES = tuple(f"dcm4che/MR-series/MR{n:02d}.dcm" for n in range(1, 4))
 MR_STUDY = "1.113654.3.13.1026"
 MR_SERIES_UID = "1.113654.5.14.1035"

@@ -20,6 +20,8 @@ from conftest import corpus_file
 from test_find import MR_SERIES, MR_STUDY
 from vesalius.app import Node
 
+pytestmark = pytest.mark.both_databases
+
 MR_FILES = [f"dcm4che/MR-series/MR{n:02d}.dcm" for n in range(1, 17)]
 JPEG_LS = "dicomParser/encapsulated/single-frame/CT1_UNC.fragmented_bot_jpeg_ls.80.dcm"
 MULTI_FRAME = "pydicom-data/emri_small.dcm"
