@@ -23,7 +23,7 @@ from typing import overload
 import pytest
 
 from vesalius.storage.base import BlobStore, blob_name_for
-from vesalius.storage.filesystem import JOURNAL, FilesystemBlobStore
+from vesalius.storage.filesystem import JOURNAL, FilesystemBlobStore, host_id
 from vesalius.storage.memory import MemoryBlobStore
 
 UID = "1.2.826.0.1.3680043.8.498.12345678901234567890"
@@ -309,10 +309,10 @@ def test_a_renamed_entry_of_an_exited_process_is_stale(tmp_path: Path) -> None:
         text=True,
     )
     dead_writer = exited.stdout.strip()
-    assert dead_writer.split(".")[0].isdigit()
+    assert dead_writer.split(".")[1].isdigit()
     for entry in os.listdir(store.journal_dir):
         own, _, flat = entry.partition("_")
-        assert own.split(".")[0] == str(os.getpid())
+        assert own.split(".")[:2] == [host_id(), str(os.getpid())]
         os.rename(store.journal_dir / entry, store.journal_dir / f"{dead_writer}_{flat}")
     assert store.recover(_Referenced({keep})) == (1, 1)
     assert store.exists(keep)
@@ -335,6 +335,25 @@ def test_recover_leaves_a_running_writer_alone(tmp_path: Path) -> None:
         assert all(store.exists(name) for name in names)
     finally:
         child.communicate(input="", timeout=60)
+
+
+def test_recover_leaves_the_pending_writes_of_another_host_alone(tmp_path: Path) -> None:
+    """On a shared volume, a journal entry of another node's writer may be in flight."""
+    root = tmp_path / "storage"
+    store = FilesystemBlobStore(root)
+    elsewhere, here = blob_name_for("1.2.7.1"), blob_name_for("1.2.7.2")
+    store.write(elsewhere, [b"another node"])
+    store.write(here, [b"a dead process here"])
+    dead_here = f"{host_id()}.999999.1"
+    for entry in os.listdir(store.journal_dir):
+        _own, _, flat = entry.partition("_")
+        writer = "other-node.1.1" if flat == elsewhere.replace("/", "_") else dead_here
+        os.rename(store.journal_dir / entry, store.journal_dir / f"{writer}_{flat}")
+    assert store.recover(_Referenced(set())) == (0, 1)
+    assert store.exists(elsewhere) and not store.exists(here)
+    assert [entry.partition("_")[0] for entry in os.listdir(store.journal_dir)] == [
+        "other-node.1.1"
+    ]
 
 
 def test_recover_leaves_this_process_pending_writes_alone(tmp_path: Path) -> None:

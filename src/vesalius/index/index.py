@@ -12,7 +12,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, bindparam, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Insert,
+    Table,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 
 from vesalius.index import migrate
 from vesalius.index.engine import ProcessLock, database_url, make_engines, write_lock_for
@@ -54,10 +66,37 @@ _FIND_PATIENT = select(patients.c.pk).where(
     patients.c.patient_id == bindparam("pid"),
     patients.c.issuer_of_patient_id == bindparam("issuer"),
 )
-_INSERT_INSTANCE = instances.insert()
-_INSERT_SERIES = series.insert()
-_INSERT_STUDY = studies.insert()
-_INSERT_PATIENT = patients.insert()
+_UNIQUE_KEYS = {
+    "patients": ("patient_id", "issuer_of_patient_id"),
+    "studies": ("study_instance_uid",),
+    "series": ("series_instance_uid",),
+    "instances": ("sop_instance_uid",),
+}
+_INSERTS_ONCE: dict[tuple[str, str], Insert] = {}
+
+
+def _insert_once(connection: Connection, table: Table, values: dict[str, object]) -> int | None:
+    """Insert a row unless its unique key is taken; its pk, or None when the key was taken.
+
+    Another node (or process) may insert the same patient, study, series or
+    instance at the same moment: the database settles the race instead of a
+    unique-constraint failure, and the loser looks the winner's row up.
+    """
+    dialect = connection.dialect.name
+    statement = _INSERTS_ONCE.get((table.name, dialect))
+    if statement is None:
+        insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
+        if insert is None:
+            statement = table.insert().returning(table.c.pk)
+        else:
+            statement = (
+                insert(table)
+                .on_conflict_do_nothing(index_elements=list(_UNIQUE_KEYS[table.name]))
+                .returning(table.c.pk)
+            )
+        _INSERTS_ONCE[(table.name, dialect)] = statement
+    found = connection.execute(statement, values).scalar()
+    return None if found is None else int(found)
 
 
 def _columns(values: dict[str, object]) -> dict[str, object]:
@@ -124,14 +163,20 @@ class Index:
             if existing is not None and not overwrite:
                 return AddResult("duplicate")
             series_pk = self._series_pk(connection, record, now)
-            if existing is not None:
-                connection.execute(
-                    instances.update().where(instances.c.pk == existing.pk),
-                    {"series_pk": series_pk, **instance_values},
-                )
-                return AddResult("replaced", existing.blob_name)
-            connection.execute(_INSERT_INSTANCE, {"series_pk": series_pk, **instance_values})
-            return AddResult("stored")
+            if existing is None:
+                values = {"series_pk": series_pk, **instance_values}
+                if _insert_once(connection, instances, values) is not None:
+                    return AddResult("stored")
+                if not overwrite:
+                    return AddResult("duplicate")  # stored elsewhere a moment ago
+                existing = connection.execute(
+                    _FIND_INSTANCE, {"uid": record.sop_instance_uid}
+                ).one()
+            connection.execute(
+                instances.update().where(instances.c.pk == existing.pk),
+                {"series_pk": series_pk, **instance_values},
+            )
+            return AddResult("replaced", existing.blob_name)
 
         return self.committer.run(operation)
 
@@ -143,7 +188,14 @@ class Index:
             return int(found)
         study_pk = self._study_pk(connection, record, now)
         values = {"study_pk": study_pk, "created_at": now, **_columns(record.series)}
-        return int(connection.execute(_INSERT_SERIES, values).inserted_primary_key[0])
+        inserted = _insert_once(connection, series, values)
+        if inserted is not None:
+            return inserted
+        return int(
+            connection.execute(
+                _FIND_SERIES, {"uid": record.series["SeriesInstanceUID"]}
+            ).scalar_one()
+        )
 
     def _study_pk(self, connection: Connection, record: InstanceRecord, now: dt.datetime) -> int:
         found = connection.execute(_FIND_STUDY, {"uid": record.study["StudyInstanceUID"]}).scalar()
@@ -152,7 +204,12 @@ class Index:
         patient_pk = self._patient_pk(connection, record, now)
         values = {"patient_pk": patient_pk, "created_at": now, **_columns(record.study)}
         values["study_datetime"] = f"{record.study['StudyDate']}{record.study['StudyTime']}"
-        return int(connection.execute(_INSERT_STUDY, values).inserted_primary_key[0])
+        inserted = _insert_once(connection, studies, values)
+        if inserted is not None:
+            return inserted
+        return int(
+            connection.execute(_FIND_STUDY, {"uid": record.study["StudyInstanceUID"]}).scalar_one()
+        )
 
     def _patient_pk(self, connection: Connection, record: InstanceRecord, now: dt.datetime) -> int:
         patient = record.patient
@@ -163,7 +220,14 @@ class Index:
             return int(found)
         values = {"created_at": now, **_columns(patient)}
         values["patient_name_norm"] = normalize_name(patient["PatientName"])
-        return int(connection.execute(_INSERT_PATIENT, values).inserted_primary_key[0])
+        inserted = _insert_once(connection, patients, values)
+        if inserted is not None:
+            return inserted
+        return int(
+            connection.execute(
+                _FIND_PATIENT, {"pid": patient["PatientID"], "issuer": patient["IssuerOfPatientID"]}
+            ).scalar_one()
+        )
 
     def add_instances_bulk(self, items: Iterable[BulkItem], *, source_aet: str = "") -> int:
         """Record many new instances in one transaction (benchmarks, bulk loads).
@@ -195,7 +259,7 @@ class Index:
                     }
                 )
             if rows:
-                connection.execute(_INSERT_INSTANCE, rows)
+                connection.execute(instances.insert(), rows)
             return len(rows)
 
         return self.committer.run(operation)

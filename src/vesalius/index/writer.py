@@ -7,6 +7,10 @@ commits on its own thread with no hand-off; many callers pay one fsync per
 batch instead of one each. If a batch fails, its operations are retried one
 by one so that one bad row cannot fail its neighbours.
 
+On PostgreSQL, writers of several nodes may deadlock on each other's rows
+(two batches creating the same studies in another order); the database
+aborts one of them and its batch is simply run again.
+
 Leaders of several processes queue on ``process_lock`` (for SQLite, a file
 lock that wakes the next waiter at once) rather than on the database's own
 lock, whose busy handler sleeps for milliseconds between attempts.
@@ -24,6 +28,13 @@ from sqlalchemy import Connection, Engine
 
 T = TypeVar("T")
 Operation = Callable[[Connection], T]
+TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
+ATTEMPTS = 4
+
+
+def _transient(error: BaseException) -> bool:
+    """Whether the database aborted the transaction for a conflict that a retry resolves."""
+    return getattr(getattr(error, "orig", None), "sqlstate", None) in TRANSIENT_SQLSTATES
 
 
 class _Pending(Generic[T]):
@@ -91,12 +102,21 @@ class GroupCommitter:
             raise pending.error
         return pending.result  # type: ignore[return-value]
 
+    def _attempt(self, batch: list[_Pending[Any]]) -> list[Any]:
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                with self.process_lock():
+                    connection = self._shared_connection()
+                    with connection.begin():
+                        return [item.operation(connection) for item in batch]
+            except Exception as error:
+                if attempt == ATTEMPTS or not _transient(error):
+                    raise
+        raise AssertionError("unreachable")
+
     def _commit(self, batch: list[_Pending[Any]]) -> None:
         try:
-            with self.process_lock():
-                connection = self._shared_connection()
-                with connection.begin():
-                    results = [item.operation(connection) for item in batch]
+            results = self._attempt(batch)
         except BaseException as error:
             if len(batch) == 1:
                 batch[0].error = error

@@ -7,13 +7,19 @@ fsyncs it: the link changes the inode, so on a journaling file system
 (ext4, XFS, btrfs) that one fsync makes the data and both names durable. The
 journal entry stays until the index has committed the blob; ``recover``
 settles the entries of processes that died in between.
+
+Several nodes may share the folder (a network volume): a journal entry names
+its host too, and a node settles only the entries of its own host, since it
+cannot tell whether a process elsewhere is alive.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
+import socket
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
@@ -34,14 +40,23 @@ def _process_start(pid: int) -> str | None:
     return None if state in {"Z", "X"} else start
 
 
+def host_id() -> str:
+    """This machine's name as journal entries carry it (letters, digits and ``-`` only)."""
+    return re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "host"
+
+
 def writer_id(pid: int | None = None) -> str:
-    """Names a writing process so that a later process with the same PID differs."""
+    """Names a writing process (host, PID, start time): a later one with the same PID differs."""
     pid = os.getpid() if pid is None else pid
-    return f"{pid}.{_process_start(pid) or 0}"
+    return f"{host_id()}.{pid}.{_process_start(pid) or 0}"
 
 
 def _writer_alive(writer: str) -> bool:
-    pid, _, start = writer.partition(".")
+    parts = writer.split(".")
+    host = parts[0] if len(parts) == 3 else host_id()
+    pid, start = parts[-2:] if len(parts) >= 2 else ("", "")
+    if host != host_id():
+        return True  # another node's process: only that node can settle it
     if not pid.isdigit():
         return False
     if int(pid) == os.getpid():
