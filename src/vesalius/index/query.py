@@ -68,11 +68,16 @@ def literal_prefix(value: str) -> str:
 
 
 def _wildcard(column: Any, value: str, dialect: str) -> ColumnElement[bool]:
-    """Case-sensitive wildcard matching, with a range on the literal prefix for the index."""
-    if dialect == "sqlite":
-        match = column.op("GLOB")(glob_pattern(value))
-    else:
-        match = column.like(like_pattern(value), escape="\\")
+    """Case-sensitive wildcard matching that an index serves.
+
+    SQLite: GLOB, with a range on the literal prefix for the index. PostgreSQL:
+    LIKE alone, whose literal prefix the planner turns into a range over a
+    ``text_pattern_ops`` index (byte order, right under any collation, where a
+    ``>=`` range would follow the database's collation).
+    """
+    if dialect != "sqlite":
+        return column.like(like_pattern(value), escape="\\")
+    match = column.op("GLOB")(glob_pattern(value))
     prefix = literal_prefix(value)
     if prefix:
         match = and_(column >= prefix, column < prefix + HIGH_SENTINEL, match)
@@ -116,14 +121,32 @@ def match_name(column: Any, value: str, dialect: str, *, folded: bool) -> Column
         wanted = value.split("=")[:3]
         parts = [_group_match(g, v, dialect) for g, v in zip(groups, wanted, strict=False) if v]
         match: ColumnElement[bool] = and_(*parts) if parts else literal(True)
-        prefix = literal_prefix(wanted[0]) if wanted[0] else ""
+        alphabetic = wanted[0]
     elif value.isascii():
-        match, prefix = _group_match(groups[0], value, dialect), literal_prefix(value)
+        match, alphabetic = _group_match(groups[0], value, dialect), value
     else:
         return or_(*(_group_match(g, value, dialect) for g in groups))
-    if prefix:
-        match = and_(column >= prefix, column < prefix + HIGH_SENTINEL, match)
-    return match
+    leading = _leading_group(column, alphabetic, dialect)
+    return match if leading is None else and_(leading, match)
+
+
+def _leading_group(column: Any, value: str, dialect: str) -> ColumnElement[bool] | None:
+    """What the whole PN ``column`` satisfies when its first group matches ``value``, as
+    a condition that an index of the column serves (None: no such condition).
+
+    SQLite: the range of the literal prefix. PostgreSQL: ``LIKE 'value%'`` (the
+    column starts with its first group), served by a ``text_pattern_ops`` index
+    for a literal prefix and by a trigram index for a leading wildcard.
+    """
+    if dialect == "sqlite":
+        prefix = literal_prefix(value)
+        if not prefix:
+            return None
+        return and_(column >= prefix, column < prefix + HIGH_SENTINEL)
+    if not value:
+        return None
+    pattern = like_pattern(value)
+    return column.like(pattern if value.endswith("*") else pattern + "%", escape="\\")
 
 
 def _group(column: Any, number: int, dialect: str) -> Any:

@@ -12,6 +12,7 @@ date-time ranges, PS3.4 C.2.2.2.5.1).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from sqlalchemy import (
     BigInteger,
@@ -250,3 +251,67 @@ credentials = Table(
 )
 """Bearer tokens and browser sessions of users: only the SHA-256 of each secret is kept;
 a session also holds the CSRF token its state-changing requests must repeat."""
+
+
+# PostgreSQL alone: indexes for wildcard matching. A plain B-tree serves LIKE 'DOE%' only
+# under the C collation; ``text_pattern_ops`` compares bytes whatever the collation, and a
+# trigram GIN index (pg_trgm) serves leading wildcards ('%DOE'). Created by migration 0010.
+
+
+def _postgres_only(index: Index) -> Index:
+    """Reserve ``index`` for PostgreSQL: created only there, and left out of the schema
+    comparison on other dialects (``include_object``)."""
+    index.info["dialect"] = "postgresql"
+    return index.ddl_if(dialect="postgresql")
+
+
+def _pattern(table: Table, column: str) -> Index:
+    return _postgres_only(
+        Index(
+            f"ix_{table.name}_{column}_pattern",
+            table.c[column],
+            postgresql_ops={column: "text_pattern_ops"},
+        )
+    )
+
+
+def _trigram(table: Table, column: str) -> Index:
+    return _postgres_only(
+        Index(
+            f"ix_{table.name}_{column}_trgm",
+            table.c[column],
+            postgresql_using="gin",
+            postgresql_ops={column: "gin_trgm_ops"},
+        )
+    )
+
+
+POSTGRES_INDEXES = (
+    _pattern(patients, "patient_name_norm"),
+    _pattern(patients, "patient_name"),
+    _pattern(patients, "patient_id"),
+    _pattern(studies, "accession_number"),
+    _pattern(studies, "study_id"),
+    _pattern(studies, "study_description"),
+    _pattern(studies, "referring_physician_name"),
+    _pattern(worklist, "patient_name_norm"),
+    _pattern(worklist, "patient_id"),
+    _pattern(worklist, "accession_number"),
+    _trigram(patients, "patient_name_norm"),
+    _trigram(patients, "patient_name"),
+)
+"""Wildcard-matching indexes that exist on PostgreSQL only."""
+
+
+def include_object(dialect: str) -> Callable[[object, str | None, str, bool, object], bool]:
+    """An Alembic ``include_object`` hook for a database of ``dialect``: leaves out the
+    indexes reserved for another dialect, so that comparing the schema with ``metadata``
+    (or autogenerating a migration) on SQLite does not ask for PostgreSQL's indexes."""
+
+    def include(
+        item: object, _name: str | None, kind: str, _reflected: bool, _other: object
+    ) -> bool:
+        wanted = getattr(item, "info", {}).get("dialect") if kind == "index" else None
+        return wanted is None or wanted == dialect
+
+    return include
