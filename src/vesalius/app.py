@@ -100,7 +100,9 @@ class Node:
         self.archive.recover()
         self.gate = make_gate(settings)
         self.socket = listening_socket(settings.dicom.host, settings.dicom.port)
-        self.dicom = DicomServer(settings, self.archive, self.gate, self.socket)
+        tls = settings.dicom.tls
+        self.tls_socket = listening_socket(settings.dicom.host, tls.port) if tls.enabled else None
+        self.dicom = DicomServer(settings, self.archive, self.gate, self.socket, self.tls_socket)
         self.http: HttpServer | None = None
         self.runner: JobRunner | None = None
         self.hl7 = Hl7Listener(self.archive, settings) if settings.hl7.enabled else None
@@ -110,7 +112,12 @@ class Node:
             app = create_app(self.archive, settings, remote=remote)
             app.state.dicom_port = self.dicom_port
             app.state.offered = offered_contexts(settings)
-            self.http = HttpServer(app, listening_socket(settings.http.host, settings.http.port))
+            self.http = HttpServer(
+                app,
+                listening_socket(settings.http.host, settings.http.port),
+                tls_cert=settings.http.tls_cert,
+                tls_key=settings.http.tls_key,
+            )
 
     @property
     def http_port(self) -> int:
@@ -121,13 +128,21 @@ class Node:
 
     @property
     def base_url(self) -> str:
-        """``http://host:port`` of the HTTP listener."""
-        return f"http://{self.settings.http.host}:{self.http_port}"
+        """``http(s)://host:port`` of the HTTP listener."""
+        scheme = "https" if self.settings.http.tls_cert else "http"
+        return f"{scheme}://{self.settings.http.host}:{self.http_port}"
 
     @property
     def dicom_port(self) -> int:
         """The DICOM port actually bound (useful with port 0)."""
         return int(self.socket.getsockname()[1])
+
+    @property
+    def dicom_tls_port(self) -> int:
+        """The DICOM TLS port actually bound; ``[dicom.tls] enabled`` must be true."""
+        if self.tls_socket is None:
+            raise RuntimeError("this node serves no DICOM over TLS")
+        return int(self.tls_socket.getsockname()[1])
 
     @property
     def hl7_port(self) -> int:
@@ -163,6 +178,8 @@ class Node:
             self.hl7.stop()
         self.dicom.stop()
         self.socket.close()
+        if self.tls_socket is not None:
+            self.tls_socket.close()
         self.archive.close()
 
     def __enter__(self) -> Node:
@@ -229,18 +246,24 @@ def serve(settings: Settings) -> int:
     tune_libraries()
     prepare_archive(settings)
     sock = _bound("DICOM", settings.dicom.host, settings.dicom.port, listening_socket)
+    tls_socket = None
+    if settings.dicom.tls.enabled:
+        tls_port = settings.dicom.tls.port
+        tls_socket = _bound("DICOM TLS", settings.dicom.host, tls_port, listening_socket)
     http_socket = _bound("HTTP", settings.http.host, settings.http.port, listening_socket)
     gate = make_gate(settings)
     extra = worker_count(settings) - 1
     children = {_spawn(settings, gate, sock, http_socket) for _ in range(extra)}
     stop = _wait_for_stop_signal()
     archive = Archive.open(settings)
-    server = DicomServer(settings, archive, gate, sock).start()
+    server = DicomServer(settings, archive, gate, sock, tls_socket).start()
     remote = DimseRemoteAEs(archive, settings)
     app = create_app(archive, settings, remote=remote)
     app.state.dicom_port = sock.getsockname()[1]
     app.state.offered = offered_contexts(settings)
-    http = HttpServer(app, http_socket).start()
+    http = HttpServer(
+        app, http_socket, tls_cert=settings.http.tls_cert, tls_key=settings.http.tls_key
+    ).start()
     runner = JobRunner(archive, remote, outbox=MllpOutbox(settings)).start()  # jobs of /api, HL7
     hl7 = None
     if settings.hl7.enabled:
@@ -256,6 +279,8 @@ def serve(settings: Settings) -> int:
         http.port,
         settings.data_dir,
     )
+    if tls_socket is not None:
+        LOG.info("DICOM over TLS on %s:%d", settings.dicom.host, tls_socket.getsockname()[1])
     while not stop.wait(0.5):
         for pid in list(children):
             done, status = os.waitpid(pid, os.WNOHANG)
@@ -277,5 +302,7 @@ def serve(settings: Settings) -> int:
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, 0)
     sock.close()
+    if tls_socket is not None:
+        tls_socket.close()
     archive.close()
     return 0

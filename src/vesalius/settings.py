@@ -111,6 +111,8 @@ class HttpSettings(_Section):
     host: str = Field("127.0.0.1", description="Address the HTTP listener binds.")
     port: int = Field(8080, ge=0, le=65535, description="TCP port of the HTTP listener.")
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS.")
+    tls_cert: str = Field("", description="PEM certificate: serve HTTPS (with tls_key).")
+    tls_key: str = Field("", description="PEM private key of the HTTPS certificate.")
     public_url: str = Field(
         "",
         description="Base URL clients reach this server at, for the URLs it answers "

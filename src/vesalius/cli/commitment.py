@@ -17,12 +17,17 @@ from vesalius.cli.common import (
     DataDirOption,
     LogLevelOption,
     PeerOption,
+    TlsCaOption,
+    TlsCertOption,
+    TlsKeyOption,
+    TlsOption,
     app,
     console,
     fail,
     files_under,
     settings_from,
     target_and_paths,
+    tls_client,
 )
 from vesalius.dimse import scu
 from vesalius.dimse.commitment_scu import CommitOutcome, request_commitment
@@ -56,6 +61,10 @@ def commit(
     aec: AecOption = None,
     peer: PeerOption = None,
     aet: AetOption = None,
+    tls: TlsOption = False,
+    tls_cert: TlsCertOption = None,
+    tls_key: TlsKeyOption = None,
+    tls_ca: TlsCaOption = None,
     wait: WaitOption = None,
     config: ConfigOption = None,
     data_dir: DataDirOption = None,
@@ -67,7 +76,9 @@ def commit(
     reaches `vesalius serve` on this archive and is kept in the request's job.
     """
     settings = settings_from(config, data_dir, log_level or "WARNING")
-    target, paths = target_and_paths(settings, arguments, aec, peer, aet)
+    target, paths = target_and_paths(
+        settings, arguments, aec, peer, aet, tls_options=tls_client(tls, tls_cert, tls_key, tls_ca)
+    )
     references: list[Reference] = []
     for path, described in scu.describe_files(files_under(paths)):
         if isinstance(described, str):

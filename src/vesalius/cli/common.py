@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from vesalius.dimse.scu import Target
+from vesalius.dimse.tls import TlsClient, for_peer
 from vesalius.settings import ConfigError, Settings, load_settings
 
 EXIT_OK = 0
@@ -48,6 +49,21 @@ LogLevelOption = Annotated[
 AetOption = Annotated[str | None, typer.Option("--aet", help="Our calling AE title.")]
 AecOption = Annotated[str | None, typer.Option("--aec", help="The called (remote) AE title.")]
 PeerOption = Annotated[str | None, typer.Option("--peer", help="A [[peers]] entry by name.")]
+TlsOption = Annotated[bool, typer.Option("--tls", help="Call over TLS (BCP 195 profile).")]
+TlsCertOption = Annotated[
+    Path | None,
+    typer.Option("--tls-cert", help="Our PEM certificate, for a peer that asks for one."),
+]
+TlsKeyOption = Annotated[Path | None, typer.Option("--tls-key", help="Our PEM private key.")]
+TlsCaOption = Annotated[
+    Path | None,
+    typer.Option("--tls-ca", help="CA bundle the peer's certificate must chain to."),
+]
+
+
+def warn(message: str) -> None:
+    """Print one warning line on stderr and go on."""
+    errors.print(f"vesalius: warning: {message}", highlight=False, markup=False)
 
 
 def fail(message: str) -> NoReturn:
@@ -90,12 +106,24 @@ def setup_logging(level: str) -> None:
     warnings.filterwarnings("ignore", category=UserWarning, module=r"pydicom(\..*)?")
 
 
+def tls_client(tls: bool, cert: Path | None, key: Path | None, ca: Path | None) -> TlsClient | None:
+    """The ``--tls --tls-cert --tls-key --tls-ca`` options of an SCU verb (None: plain TCP)."""
+    if not tls:
+        if cert or key or ca:
+            fail("--tls-cert, --tls-key and --tls-ca go with --tls")
+        return None
+    if not ca:
+        warn("--tls without --tls-ca: the peer's certificate is not verified")
+    return TlsClient(str(cert or ""), str(key or ""), str(ca or ""))
+
+
 def target_and_words(
     settings: Settings,
     arguments: list[str] | None,
     aec: str | None,
     peer: str | None,
     aet: str | None,
+    tls_options: TlsClient | None = None,
 ) -> tuple[Target, list[str]]:
     """The target of ``[HOST PORT] WORD...`` arguments (HOST PORT unless ``--peer``), and
     the words that follow it."""
@@ -105,7 +133,7 @@ def target_and_words(
         if len(words) < 2 or not words[1].isdigit():
             fail("a target is needed: HOST PORT --aec AET, or --peer NAME")
         host, port, words = words[0], int(words[1]), words[2:]
-    return target_from(settings, host, port, aec, peer, aet), words
+    return target_from(settings, host, port, aec, peer, aet, tls_options), words
 
 
 def target_and_paths(
@@ -114,9 +142,10 @@ def target_and_paths(
     aec: str | None,
     peer: str | None,
     aet: str | None,
+    tls_options: TlsClient | None = None,
 ) -> tuple[Target, list[Path]]:
     """Like ``target_and_words``, the words being paths."""
-    target, words = target_and_words(settings, arguments, aec, peer, aet)
+    target, words = target_and_words(settings, arguments, aec, peer, aet, tls_options)
     return target, [Path(word) for word in words]
 
 
@@ -127,6 +156,7 @@ def target_from(
     aec: str | None,
     peer: str | None,
     aet: str | None,
+    tls_options: TlsClient | None = None,
 ) -> Target:
     """The remote AE named by ``HOST PORT --aec AET`` or by ``--peer NAME``.
 
@@ -141,10 +171,11 @@ def target_from(
             entry = settings.peer(peer)
         except ConfigError as exc:
             fail(str(exc))
-        return Target(entry.host, entry.port, entry.ae_title, calling)
+        credentials = tls_options or for_peer(settings, entry)
+        return Target(entry.host, entry.port, entry.ae_title, calling, credentials)
     if not host or not port:
         fail("a target is needed: HOST PORT --aec AET, or --peer NAME")
-    return Target(host, port, aec or "ANY-SCP", calling)
+    return Target(host, port, aec or "ANY-SCP", calling, tls_options)
 
 
 def files_under(paths: list[Path]) -> list[Path]:

@@ -24,11 +24,16 @@ from vesalius.cli.common import (
     ConfigOption,
     DataDirOption,
     PeerOption,
+    TlsCaOption,
+    TlsCertOption,
+    TlsKeyOption,
+    TlsOption,
     app,
     console,
     fail,
     settings_from,
     target_and_words,
+    tls_client,
 )
 from vesalius.cli.worklist import FieldOption, parse_fields
 from vesalius.dimse import scu
@@ -39,6 +44,7 @@ from vesalius.dimse.scu_workflow import (
     mpps_set,
     step_attributes,
 )
+from vesalius.dimse.tls import TlsClient
 from vesalius.model.errors import ArchiveError
 
 mpps_app = typer.Typer(
@@ -60,9 +66,10 @@ TargetWords = Annotated[
 def _target_and_uid(
     words: list[str] | None, config: ConfigOption, data_dir: DataDirOption,
     aec: str | None, peer: str | None, aet: str | None, *, uid_needed: bool = True,
+    tls_options: TlsClient | None = None,
 ) -> tuple[scu.Target, str]:  # fmt: skip
     settings = settings_from(config, data_dir, "WARNING")
-    target, rest = target_and_words(settings, words, aec, peer, aet)
+    target, rest = target_and_words(settings, words, aec, peer, aet, tls_options)
     if uid_needed and len(rest) != 1:
         fail("give the SOP Instance UID of the performed procedure step")
     return target, rest[0] if rest else ""
@@ -97,11 +104,24 @@ def create(
     aec: AecOption = None,
     peer: PeerOption = None,
     aet: AetOption = None,
+    tls: TlsOption = False,
+    tls_cert: TlsCertOption = None,
+    tls_key: TlsKeyOption = None,
+    tls_ca: TlsCaOption = None,
     config: ConfigOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Start a performed procedure step IN PROGRESS (N-CREATE); prints its SOP Instance UID."""
-    target, _ = _target_and_uid(arguments, config, data_dir, aec, peer, aet, uid_needed=False)
+    target, _ = _target_and_uid(
+        arguments,
+        config,
+        data_dir,
+        aec,
+        peer,
+        aet,
+        uid_needed=False,
+        tls_options=tls_client(tls, tls_cert, tls_key, tls_ca),
+    )
     fields = parse_fields(key)
     if item is not None:
         archive = Archive.open(settings_from(config, data_dir, "WARNING"))
@@ -131,11 +151,23 @@ def set_(
     aec: AecOption = None,
     peer: PeerOption = None,
     aet: AetOption = None,
+    tls: TlsOption = False,
+    tls_cert: TlsCertOption = None,
+    tls_key: TlsKeyOption = None,
+    tls_ca: TlsCaOption = None,
     config: ConfigOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Change attributes of a step IN PROGRESS (N-SET)."""
-    target, uid = _target_and_uid(arguments, config, data_dir, aec, peer, aet)
+    target, uid = _target_and_uid(
+        arguments,
+        config,
+        data_dir,
+        aec,
+        peer,
+        aet,
+        tls_options=tls_client(tls, tls_cert, tls_key, tls_ca),
+    )
     modifications = Dataset()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -155,11 +187,23 @@ def complete(
     aec: AecOption = None,
     peer: PeerOption = None,
     aet: AetOption = None,
+    tls: TlsOption = False,
+    tls_cert: TlsCertOption = None,
+    tls_key: TlsKeyOption = None,
+    tls_ca: TlsCaOption = None,
     config: ConfigOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """End a step COMPLETED, now (N-SET with the end date and time)."""
-    target, uid = _target_and_uid(arguments, config, data_dir, aec, peer, aet)
+    target, uid = _target_and_uid(
+        arguments,
+        config,
+        data_dir,
+        aec,
+        peer,
+        aet,
+        tls_options=tls_client(tls, tls_cert, tls_key, tls_ca),
+    )
     _send_set(target, uid, final_attributes("COMPLETED"), "completed")
 
 
@@ -169,9 +213,21 @@ def discontinue(
     aec: AecOption = None,
     peer: PeerOption = None,
     aet: AetOption = None,
+    tls: TlsOption = False,
+    tls_cert: TlsCertOption = None,
+    tls_key: TlsKeyOption = None,
+    tls_ca: TlsCaOption = None,
     config: ConfigOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """End a step DISCONTINUED, now (N-SET with the end date and time)."""
-    target, uid = _target_and_uid(arguments, config, data_dir, aec, peer, aet)
+    target, uid = _target_and_uid(
+        arguments,
+        config,
+        data_dir,
+        aec,
+        peer,
+        aet,
+        tls_options=tls_client(tls, tls_cert, tls_key, tls_ca),
+    )
     _send_set(target, uid, final_attributes("DISCONTINUED"), "discontinued")

@@ -19,6 +19,10 @@ from vesalius.cli.common import (
     DataDirOption,
     LogLevelOption,
     PeerOption,
+    TlsCaOption,
+    TlsCertOption,
+    TlsKeyOption,
+    TlsOption,
     app,
     console,
     fail,
@@ -26,6 +30,7 @@ from vesalius.cli.common import (
     settings_from,
     target_and_paths,
     target_from,
+    tls_client,
 )
 from vesalius.dimse import scu
 from vesalius.settings import Settings
@@ -41,12 +46,18 @@ def echo(
     aec: AecOption = None,
     peer: PeerOption = None,
     aet: AetOption = None,
+    tls: TlsOption = False,
+    tls_cert: TlsCertOption = None,
+    tls_key: TlsKeyOption = None,
+    tls_ca: TlsCaOption = None,
     config: ConfigOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """C-ECHO a remote AE: HOST PORT --aec AET, or --peer NAME."""
     settings = settings_from(config, data_dir, "WARNING")
-    target = target_from(settings, host, port, aec, peer, aet)
+    target = target_from(
+        settings, host, port, aec, peer, aet, tls_options=tls_client(tls, tls_cert, tls_key, tls_ca)
+    )
     try:
         code = scu.echo(target)
     except scu.ScuError as exc:
@@ -89,6 +100,10 @@ def send(
     aec: AecOption = None,
     peer: PeerOption = None,
     aet: AetOption = None,
+    tls: TlsOption = False,
+    tls_cert: TlsCertOption = None,
+    tls_key: TlsKeyOption = None,
+    tls_ca: TlsCaOption = None,
     commit: Annotated[
         bool, typer.Option("--commit", help="Then ask the peer to commit to keeping them.")
     ] = False,
@@ -113,7 +128,9 @@ def send(
     if delete_after_commit and not commit:
         fail("--delete-after-commit needs --commit")
     settings = settings_from(config, data_dir, log_level or "WARNING")
-    target, files = target_and_paths(settings, arguments, aec, peer, aet)
+    target, files = target_and_paths(
+        settings, arguments, aec, peer, aet, tls_options=tls_client(tls, tls_cert, tls_key, tls_ca)
+    )
     items: list[scu.Outgoing] = []
     failed: list[tuple[str, str]] = []
     for path, described in scu.describe_files(files_under(files)):

@@ -24,12 +24,17 @@ from vesalius.cli.common import (
     DataDirOption,
     LogLevelOption,
     PeerOption,
+    TlsCaOption,
+    TlsCertOption,
+    TlsKeyOption,
+    TlsOption,
     app,
     console,
     fail,
     files_under,
     settings_from,
     target_and_words,
+    tls_client,
 )
 from vesalius.dimse import scu
 from vesalius.dimse.printing_scu import FilmResult, PrintOptions, print_images
@@ -145,6 +150,10 @@ def print_(
     aec: AecOption = None,
     peer: PeerOption = None,
     aet: AetOption = None,
+    tls: TlsOption = False,
+    tls_cert: TlsCertOption = None,
+    tls_key: TlsKeyOption = None,
+    tls_ca: TlsCaOption = None,
     config: ConfigOption = None,
     data_dir: DataDirOption = None,
     log_level: LogLevelOption = None,
@@ -156,7 +165,9 @@ def print_(
     print job's final status is reported.
     """
     settings = settings_from(config, data_dir, log_level or "WARNING")
-    target, words = target_and_words(settings, arguments, aec, peer, aet)
+    target, words = target_and_words(
+        settings, arguments, aec, peer, aet, tls_options=tls_client(tls, tls_cert, tls_key, tls_ca)
+    )
     orientation = orientation.upper()
     if orientation not in ("PORTRAIT", "LANDSCAPE"):
         fail("--orientation: PORTRAIT or LANDSCAPE")

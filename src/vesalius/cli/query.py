@@ -29,11 +29,16 @@ from vesalius.cli.common import (
     DataDirOption,
     LogLevelOption,
     PeerOption,
+    TlsCaOption,
+    TlsCertOption,
+    TlsKeyOption,
+    TlsOption,
     app,
     console,
     fail,
     settings_from,
     target_from,
+    tls_client,
 )
 from vesalius.dimse import scu, scu_query
 from vesalius.dimse.scu_query import RetrieveReport
@@ -96,6 +101,10 @@ def find(
     aec: AecOption = None,
     peer: PeerOption = None,
     aet: AetOption = None,
+    tls: TlsOption = False,
+    tls_cert: TlsCertOption = None,
+    tls_key: TlsKeyOption = None,
+    tls_ca: TlsCaOption = None,
     config: ConfigOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -105,7 +114,9 @@ def find(
     unique key. Without -k, the level's usual return keys are asked for.
     """
     settings = settings_from(config, data_dir, "WARNING")
-    target = target_from(settings, host, port, aec, peer, aet)
+    target = target_from(
+        settings, host, port, aec, peer, aet, tls_options=tls_client(tls, tls_cert, tls_key, tls_ca)
+    )
     identifier = _identifier(key, level, defaults=True)
     try:
         matches = scu_query.find(target, identifier, model.lower())
@@ -169,6 +180,10 @@ def move(
     aec: AecOption = None,
     peer: PeerOption = None,
     aet: AetOption = None,
+    tls: TlsOption = False,
+    tls_cert: TlsCertOption = None,
+    tls_key: TlsKeyOption = None,
+    tls_ca: TlsCaOption = None,
     config: ConfigOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -177,7 +192,9 @@ def move(
     Exit 2 when some sub-operations failed.
     """
     settings = settings_from(config, data_dir, "WARNING")
-    target = target_from(settings, host, port, aec, peer, aet)
+    target = target_from(
+        settings, host, port, aec, peer, aet, tls_options=tls_client(tls, tls_cert, tls_key, tls_ca)
+    )
     if not dest:
         fail("--dest AET is needed: the AE title that receives the instances")
     identifier = _identifier(key, level, defaults=False)
@@ -231,6 +248,10 @@ def get(
     aec: AecOption = None,
     peer: PeerOption = None,
     aet: AetOption = None,
+    tls: TlsOption = False,
+    tls_cert: TlsCertOption = None,
+    tls_key: TlsKeyOption = None,
+    tls_ca: TlsCaOption = None,
     config: ConfigOption = None,
     data_dir: DataDirOption = None,
     log_level: LogLevelOption = None,
@@ -242,7 +263,9 @@ def get(
     Exit 2 when some sub-operations failed.
     """
     settings = settings_from(config, data_dir, log_level or "WARNING")
-    target = target_from(settings, host, port, aec, peer, aet)
+    target = target_from(
+        settings, host, port, aec, peer, aet, tls_options=tls_client(tls, tls_cert, tls_key, tls_ca)
+    )
     if (out is None) == (not into_archive):
         fail("give either --out DIR or --into-archive")
     identifier = _identifier(key, level, defaults=False)
@@ -278,6 +301,10 @@ def retrieve(
     peer: PeerOption = None,
     model: ModelOption = "study",
     aet: AetOption = None,
+    tls: TlsOption = False,
+    tls_cert: TlsCertOption = None,
+    tls_key: TlsKeyOption = None,
+    tls_ca: TlsCaOption = None,
     config: ConfigOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -292,7 +319,15 @@ def retrieve(
         fail("retrieve needs --peer NAME")
     if not study:
         fail("give at least one --study UID")
-    target = target_from(settings, None, None, None, peer, aet)
+    target = target_from(
+        settings,
+        None,
+        None,
+        None,
+        peer,
+        aet,
+        tls_options=tls_client(tls, tls_cert, tls_key, tls_ca),
+    )
     by_get = "get" in settings.peer(peer).services
     ours = _our_server(settings, aet)
     if not by_get:

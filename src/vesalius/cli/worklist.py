@@ -25,11 +25,16 @@ from vesalius.cli.common import (
     ConfigOption,
     DataDirOption,
     PeerOption,
+    TlsCaOption,
+    TlsCertOption,
+    TlsKeyOption,
+    TlsOption,
     app,
     console,
     fail,
     settings_from,
     target_from,
+    tls_client,
 )
 from vesalius.dimse import scu
 from vesalius.dimse.scu_workflow import worklist_find
@@ -208,12 +213,18 @@ def query(
     aec: AecOption = None,
     peer: PeerOption = None,
     aet: AetOption = None,
+    tls: TlsOption = False,
+    tls_cert: TlsCertOption = None,
+    tls_key: TlsKeyOption = None,
+    tls_ca: TlsCaOption = None,
     config: ConfigOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Query a remote modality worklist (C-FIND): HOST PORT --aec AET, or --peer NAME."""
     settings = settings_from(config, data_dir, "WARNING")
-    target = target_from(settings, host, port, aec, peer, aet)
+    target = target_from(
+        settings, host, port, aec, peer, aet, tls_options=tls_client(tls, tls_cert, tls_key, tls_ca)
+    )
     identifier = item_dataset(filters(parse_fields(key), modality, date, station))
     try:
         matches, status = worklist_find(target, identifier)

@@ -34,7 +34,7 @@ from vesalius.archive.archive import Archive
 from vesalius.archive.commitment import Reference, Verdict
 from vesalius.archive.jobs import Job
 from vesalius.archive.remote import RemoteError
-from vesalius.dimse import scu
+from vesalius.dimse import scu, tls
 from vesalius.dimse.association import origin_of
 from vesalius.settings import Settings
 
@@ -275,7 +275,9 @@ def deliver_report(archive: Archive, settings: Settings, job: Job, params: dict[
     if peer is None:
         raise RemoteError(f"no [[peers]] entry has the AE title {requester!r}: cannot call it")
     verdict = commitment.check(archive, commitment.references_from_params(params))
-    target = scu.Target(peer.host, peer.port, peer.ae_title, settings.dicom.ae_title)
+    target = scu.Target(
+        peer.host, peer.port, peer.ae_title, settings.dicom.ae_title, tls.for_peer(settings, peer)
+    )
     role = build_role(sopclasses.STORAGE_COMMITMENT_PUSH, scp_role=True, scu_role=False)
     try:
         assoc = scu.open_association(

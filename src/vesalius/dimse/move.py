@@ -36,6 +36,7 @@ from pynetdicom.status import STORAGE_SERVICE_CLASS_STATUS
 from vesalius import sopclasses
 from vesalius.archive.archive import Archive
 from vesalius.archive.jobs import Job
+from vesalius.dimse import tls
 from vesalius.dimse.association import on_open, origin_of
 from vesalius.dimse.scu import (
     LITTLE_ENDIAN,
@@ -337,10 +338,12 @@ def handle_move(event: Event, archive: Archive, settings: Settings) -> Iterator[
         on_open(open_event)
         runner.install(open_event.assoc, hold_reactor=True)
 
-    options = {
+    options: dict[str, Any] = {
         "contexts": storage_contexts(found),
         "evt_handlers": [(evt.EVT_CONN_OPEN, opened)],
     }
+    if credentials := tls.for_peer(settings, peer):
+        options["tls_args"] = (credentials.context(), None)
     if not found:
         runner.finish()
     try:

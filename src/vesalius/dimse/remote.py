@@ -22,7 +22,7 @@ from pydicom.dataset import Dataset
 from vesalius.archive.archive import Archive
 from vesalius.archive.jobs import Job
 from vesalius.archive.remote import Cancelled, Outcome, RemoteError, peer_named
-from vesalius.dimse import scu, scu_query
+from vesalius.dimse import scu, scu_query, tls
 from vesalius.dimse.commitment import deliver_report
 from vesalius.dimse.scu_query import RetrieveReport
 from vesalius.model.errors import ArchiveError, InvalidQuery
@@ -77,11 +77,12 @@ class DimseRemoteAEs:
         logging.getLogger("pynetdicom").setLevel(logging.CRITICAL)  # we report failures
 
     def target(self, peer: str) -> scu.Target:
-        """Where ``peer`` listens; ``UnknownPeer``, or ``RemoteError`` for a TLS peer."""
+        """Where ``peer`` listens (``UnknownPeer`` if not configured), and how it is called."""
         entry = peer_named(self.settings, peer)
-        if entry.tls:
-            raise RemoteError(f"peer {peer!r} is called over TLS, which this server cannot do yet")
-        return scu.Target(entry.host, entry.port, entry.ae_title, self.settings.dicom.ae_title)
+        credentials = tls.for_peer(self.settings, entry)
+        return scu.Target(
+            entry.host, entry.port, entry.ae_title, self.settings.dicom.ae_title, credentials
+        )
 
     def echo(self, peer: str) -> None:
         """C-ECHO the peer; ``RemoteError`` unless it answers success."""

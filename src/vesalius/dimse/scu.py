@@ -26,6 +26,7 @@ from pynetdicom.presentation import PresentationContext, build_context
 from vesalius import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, sopclasses
 from vesalius.dimse import commandset, messages, reactor
 from vesalius.dimse.association import on_open
+from vesalius.dimse.tls import TlsClient, TlsError
 
 LOG = logging.getLogger("vesalius.dimse.scu")
 MAX_CONTEXTS = 128
@@ -47,9 +48,12 @@ class Target:
     port: int
     ae_title: str
     calling_aet: str = "VESALIUS"
+    tls: TlsClient | None = None
+    """Call over TLS with these credentials; None: plain TCP."""
 
     def __str__(self) -> str:
-        return f"{self.ae_title}@{self.host}:{self.port}"
+        scheme = "tls://" if self.tls else ""
+        return f"{self.ae_title}@{scheme}{self.host}:{self.port}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +104,10 @@ def open_association(
     ``ext_neg`` carries extended negotiation items (SCP/SCU role selection for
     C-GET); ``handlers`` are extra event handlers bound to the association.
     """
+    try:
+        tls_args = (target.tls.context(), None) if target.tls else None
+    except TlsError as exc:
+        raise ScuError(str(exc)) from None
     assoc = ae.associate(
         target.host,
         target.port,
@@ -107,6 +115,7 @@ def open_association(
         ae_title=target.ae_title,
         ext_neg=ext_neg,
         evt_handlers=[(evt.EVT_CONN_OPEN, on_open), *(handlers or [])],
+        tls_args=tls_args,
     )
     if assoc.is_established:
         return assoc

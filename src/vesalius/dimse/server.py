@@ -23,7 +23,7 @@ from pynetdicom.transport import RequestHandler, ThreadedAssociationServer
 from vesalius import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, sopclasses
 from vesalius.archive.archive import Archive
 from vesalius.conformance.statement import Offered
-from vesalius.dimse import commandset, messages, policy, printing, reactor
+from vesalius.dimse import commandset, messages, policy, printing, reactor, tls
 from vesalius.dimse.association import AssociationGate, GatedACSE, on_close, on_open
 from vesalius.dimse.commitment import handle_n_action, handle_n_event_report, on_dimse_sent
 from vesalius.dimse.dispatch import NRoutes
@@ -217,6 +217,12 @@ class _SharedSocketServer(ThreadedAssociationServer):
         client, address = self.socket.accept()  # BlockingIOError: a sibling took it
         client.setblocking(True)
         client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.ssl_context:
+            # The handshake happens on the association's own thread, at its first read:
+            # a caller that never completes it holds that thread, not the listener.
+            client = self.ssl_context.wrap_socket(
+                client, server_side=True, do_handshake_on_connect=False
+            )
         return client, address
 
     def server_close(self) -> None:
@@ -232,44 +238,70 @@ class DicomServer:
         archive: Archive,
         gate: AssociationGate,
         sock: socket.socket,
+        tls_socket: socket.socket | None = None,
     ) -> None:
         self.settings = settings
         self.ae = build_ae(settings)
         handler = type("Handler", (_GatedRequestHandler,), {"gate": gate})
-        server_class = type("Server", (_SharedSocketServer,), {"shared_socket": sock})
-        self.server = self.ae.make_server(
-            sock.getsockname()[:2],
-            evt_handlers=handler_table(settings, archive, gate),
-            server_class=server_class,
-            request_handler=handler,
-        )
-        self.server.contexts = _ContextList(self.server.contexts)
-        self.ae._servers.append(self.server)
-        self._thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.2}, name="dicom-accept"
-        )
-        self._thread.daemon = True
+        handlers = handler_table(settings, archive, gate)
+        self.servers: list[ThreadedAssociationServer] = []
+        self._threads: list[threading.Thread] = []
+        for listening, ssl_context in (
+            (sock, None),
+            (tls_socket, tls.server_context(settings.dicom.tls) if tls_socket else None),
+        ):
+            if listening is None:
+                continue
+            server_class = type("Server", (_SharedSocketServer,), {"shared_socket": listening})
+            server = self.ae.make_server(
+                listening.getsockname()[:2],
+                ssl_context=ssl_context,
+                evt_handlers=handlers,
+                server_class=server_class,
+                request_handler=handler,
+            )
+            server.contexts = _ContextList(server.contexts)
+            self.ae._servers.append(server)
+            self.servers.append(server)
+            name = "dicom-tls-accept" if ssl_context else "dicom-accept"
+            thread = threading.Thread(
+                target=server.serve_forever, kwargs={"poll_interval": 0.2}, name=name
+            )
+            thread.daemon = True
+            self._threads.append(thread)
+        self.server = self.servers[0]
 
     @property
     def port(self) -> int:
         """The TCP port we listen on."""
         return int(self.server.server_address[1])
 
+    @property
+    def tls_port(self) -> int | None:
+        """The TCP port of the TLS listener, None without one."""
+        return int(self.servers[1].server_address[1]) if len(self.servers) > 1 else None
+
     def start(self) -> DicomServer:
         """Start accepting associations in the background."""
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
         return self
+
+    def _open_associations(self) -> list[Any]:
+        return [assoc for server in self.servers for assoc in server.active_associations]
 
     def stop(self, drain_s: float = 0.0) -> None:
         """Stop accepting; give the associations still open ``drain_s`` seconds to end
         (a store in flight finishes and is answered), then abort those left."""
-        self.server.shutdown()
+        for server in self.servers:
+            server.shutdown()
         deadline = time.monotonic() + drain_s
-        while self.server.active_associations and time.monotonic() < deadline:
+        while self._open_associations() and time.monotonic() < deadline:
             time.sleep(DRAIN_POLL)
-        for assoc in self.server.active_associations:
+        for assoc in self._open_associations():
             assoc.abort()
-        self._thread.join(timeout=5)
+        for thread in self._threads:
+            thread.join(timeout=5)
 
 
 def offered_contexts(settings: Settings) -> list[Offered]:

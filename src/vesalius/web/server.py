@@ -13,11 +13,21 @@ STARTUP_TIMEOUT = 30.0
 
 
 class HttpServer:
-    """uvicorn serving ``app`` on a listening socket from a background thread."""
+    """uvicorn serving ``app`` on a listening socket from a background thread (HTTPS
+    when given a certificate and its key)."""
 
-    def __init__(self, app: FastAPI, sock: socket.socket) -> None:
+    def __init__(
+        self, app: FastAPI, sock: socket.socket, *, tls_cert: str = "", tls_key: str = ""
+    ) -> None:
         self.socket = sock
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+        config = uvicorn.Config(
+            app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            ssl_certfile=tls_cert or None,
+            ssl_keyfile=tls_key or None,
+        )
         self.server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self.socket]}, name="http", daemon=True
