@@ -7,6 +7,7 @@ from vesalius.cli import (  # noqa: F401 - registers verbs
     check,
     commitment,
     conformance,
+    db,
     dump,
     exporting,
     importing,
@@ -20,9 +21,14 @@ from vesalius.cli import (  # noqa: F401 - registers verbs
     users,
     worklist,
 )
-from vesalius.cli.common import app
+from vesalius.cli.common import EXIT_FATAL, app, errors
+from vesalius.index.migrate import SchemaError
 
 
 def main() -> None:
-    """Run the command line."""
-    app()
+    """Run the command line; an index at another schema than ours ends any verb with exit 1."""
+    try:
+        app()
+    except SchemaError as exc:
+        errors.print(f"vesalius: {exc}", highlight=False, markup=False)
+        raise SystemExit(EXIT_FATAL) from None

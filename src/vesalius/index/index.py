@@ -118,12 +118,21 @@ class Index:
         self.committer = GroupCommitter(writer, process_lock=write_lock)
 
     @classmethod
-    def open(cls, url: str, data_dir: Path) -> Index:
-        """Open (and migrate to the newest schema) the index configured for ``data_dir``."""
+    def open(cls, url: str, data_dir: Path, *, upgrade: bool = False) -> Index:
+        """Open the index configured for ``data_dir``, creating an empty one at the newest schema.
+
+        A schema behind this code's is migrated only with ``upgrade``; else, and
+        for a schema this code does not know, ``migrate.SchemaError``.
+        """
         Path(data_dir).mkdir(parents=True, exist_ok=True)
         url = database_url(url, data_dir)
         reader, writer = make_engines(url)
-        migrate.upgrade(writer, lock_file=Path(data_dir) / ".index.lock")
+        try:
+            migrate.ensure_schema(writer, Path(data_dir) / ".index.lock", upgrade=upgrade)
+        except BaseException:
+            reader.dispose()
+            writer.dispose()
+            raise
         return cls(reader, writer, write_lock_for(url))
 
     def close(self) -> None:
