@@ -8,7 +8,12 @@ second copy of an instance as a duplicate, which would not be a fair repeat.
 The servers take turns within each repeat, so slow drifts of a busy machine
 spread over all of them. The figure kept is the median over ``--repeat`` runs.
 
-Usage: ``python bench/ingest.py [--ct N] [--tiny N] [--repeat N] [--only a,b] [--json PATH]``
+With ``--postgres SERVER_URL`` it also measures Vesalius as a cluster: one
+node, then two (``--nodes``), each a ``vesalius serve`` over one fresh
+PostgreSQL database and one shared data folder, four associations per node.
+
+Usage: ``python bench/ingest.py [--ct N] [--tiny N] [--repeat N] [--only a,b] [--json PATH]
+[--postgres postgresql+psycopg://user@host:port [--nodes 1,2]]``
 """
 
 from __future__ import annotations
@@ -20,10 +25,12 @@ import json
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from types import FrameType
 
@@ -49,6 +56,11 @@ def send(server: Server, folder: Path, files: list[Path], associations: int, log
         commands = [[*base[:3], "+sd", "+r", *base[3:], str(folder)]]
     else:
         commands = [[*base, *map(str, part)] for part in split(files, associations)]
+    return run_senders(commands, logs)
+
+
+def run_senders(commands: list[list[str]], logs: Path) -> float:
+    """Run the storescu ``commands`` at once; the wall time in s until the last one exits."""
     processes: list[subprocess.Popen[bytes]] = []
     try:
         started = time.perf_counter()
@@ -111,6 +123,110 @@ def measure(
     return result
 
 
+def measure_nodes(
+    kind: str, data: Path, nodes: int, run_dir: Path, args: argparse.Namespace
+) -> dict[str, object]:
+    """One cluster measurement: ``nodes`` fresh Vesalius processes over a new PostgreSQL
+    database and one data folder, ``PARALLEL`` storescu processes per node, each sending
+    a contiguous part of the files (whole series) to its node."""
+    files = sorted(data.glob("*.dcm"))
+    size = sum(path.stat().st_size for path in files)
+    name = f"vesalius_bench_{uuid.uuid4().hex[:10]}"
+    with (
+        servers.postgres_database(args.postgres, name) as url,
+        servers.launched_nodes(run_dir, nodes, url, args.vesalius_workers) as cluster,
+    ):
+        os.sync()
+        parts = split(files, PARALLEL * nodes)
+        commands = [
+            ["storescu", "-aec", node.aet, HOST, str(node.port), *map(str, part)]
+            for number, part in enumerate(parts)
+            for node in [cluster[number % nodes]]
+        ]
+        samplers = [TreeSampler(node.pid) for node in cluster]
+        for sampler in samplers:
+            sampler.__enter__()
+        try:
+            elapsed = run_senders(commands, run_dir)
+        finally:
+            for sampler in samplers:
+                sampler.__exit__()
+        stored = cluster[0].count_stored()
+        indexed = _count_instances(url)
+        logs = {node.name: servers.vesalius_log_summary(node.log) for node in cluster}
+    result: dict[str, object] = {
+        "nodes": nodes,
+        "kind": kind,
+        "associations": PARALLEL * nodes,
+        "instances": len(files),
+        "seconds": round(elapsed, 3),
+        "instances_per_s": round(len(files) / elapsed, 1),
+        "mb_per_s": round(size / servers.MIB / elapsed, 1),
+        "peak_rss_mb": servers.peak_mib(sum(s.peak_rss for s in samplers)),
+        "stored": stored,
+        "indexed": indexed,
+        "load_before": round(os.getloadavg()[0], 2),
+        "logs": logs,
+    }
+    if stored != len(files) or indexed != len(files):
+        print(f"  !! {nodes} node(s): {stored} files, {indexed} rows of {len(files)}", flush=True)
+    return result
+
+
+def _count_instances(url: str) -> int:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return int(connection.execute(text("SELECT count(*) FROM instances")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def cluster_section(data: dict[str, Path], root: Path, args: argparse.Namespace) -> list[dict]:
+    """Every cluster measurement: per repeat, kind and number of nodes."""
+    samples: list[dict[str, object]] = []
+    for repeat in range(1, args.repeat + 1):
+        for kind, folder in data.items():
+            for nodes in args.nodes:
+                run_dir = root / "runs" / f"cluster-{kind}-{nodes}-r{repeat}"
+                sample = measure_nodes(kind, folder, nodes, run_dir, args)
+                sample["repeat"] = repeat
+                samples.append(sample)
+                print(
+                    f"  r{repeat} {nodes} node(s) {kind:<4} x{sample['associations']}: "
+                    f"{sample['instances_per_s']:>7.1f} inst/s {sample['mb_per_s']:>6.1f} MB/s  "
+                    f"peak RSS {sample['peak_rss_mb']:>6.1f} MB  "
+                    f"stored {sample['stored']}/{sample['instances']}",
+                    flush=True,
+                )
+                if not args.keep:
+                    shutil.rmtree(run_dir, ignore_errors=True)
+    return samples
+
+
+def cluster_table(samples: list[dict]) -> str:
+    """Medians per kind and number of nodes, and the speed-up over one node."""
+    medians: dict[tuple[str, int], float] = {}
+    for kind, nodes in dict.fromkeys((s["kind"], s["nodes"]) for s in samples):
+        rates = [s["instances_per_s"] for s in samples if (s["kind"], s["nodes"]) == (kind, nodes)]
+        medians[kind, nodes] = statistics.median(rates)
+    lines = [
+        "| kind | nodes | associations | inst/s (median) | runs | x one node |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for (kind, nodes), median in medians.items():
+        runs = [s for s in samples if (s["kind"], s["nodes"]) == (kind, nodes)]
+        one = medians.get((kind, 1))
+        speedup = f"{median / one:.2f}" if one else "-"
+        rates = ", ".join(str(s["instances_per_s"]) for s in runs)
+        lines.append(
+            f"| {kind} | {nodes} | {PARALLEL * nodes} | {median:.1f} | {rates} | {speedup} |"
+        )
+    return "\n".join(lines)
+
+
 def rss_check(data: Path, root: Path, args: argparse.Namespace) -> dict[str, object]:
     """Peak memory of Vesalius while it ingests the RSS data set over 4 associations."""
     print(f"RSS check: Vesalius ingesting {args.rss_ct} CT instances, {PARALLEL} associations")
@@ -157,8 +273,15 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep the temporary folders")
     parser.add_argument("--tmp", type=Path, default=Path("/tmp"), help="temporary root [/tmp]")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
+    parser.add_argument(
+        "--postgres",
+        default="",
+        help="PostgreSQL server (postgresql+psycopg://user@host:port): also measure nodes",
+    )
+    parser.add_argument("--nodes", default="1,2", help="node counts to measure [1,2]")
     args = parser.parse_args(argv)
     args.only = [name.strip() for name in args.only.split(",") if name.strip()]
+    args.nodes = [int(count) for count in args.nodes.split(",") if count.strip()]
     unknown = set(args.only) - set(servers.SERVERS)
     if unknown:
         parser.error(f"unknown server(s) {', '.join(sorted(unknown))}")
@@ -198,6 +321,9 @@ def run(args: argparse.Namespace, root: Path) -> dict[str, object]:
                     print(report.progress_line(sample), flush=True)
                     if not args.keep:
                         shutil.rmtree(run_dir, ignore_errors=True)
+    if args.postgres:
+        print(f"cluster: {', '.join(map(str, args.nodes))} node(s) over PostgreSQL")
+        results["cluster"] = cluster_section(data, root, args)
     if args.rss_ct and "vesalius" in names:
         rss_data = root / "data" / f"ct-{args.rss_ct}"
         generate.generate("ct", args.rss_ct, rss_data)
@@ -223,7 +349,11 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
     print()
-    print(report.render(results))
+    if results["samples"]:
+        print(report.render(results))
+    if results.get("cluster"):
+        print("\nVesalius nodes over one PostgreSQL database and one data folder:\n")
+        print(cluster_table(results["cluster"]))  # type: ignore[arg-type]
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
         print(f"\nJSON written to {args.json}")

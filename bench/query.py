@@ -1,9 +1,12 @@
 """Query benchmark: C-FIND at STUDY level with findscu against Vesalius (and Orthanc).
 
     .venv/bin/python bench/query.py [--studies 100000] [--small 10000] [--runs 10]
+        [--postgres postgresql+psycopg://user@host:port]
 
 Vesalius is filled through ``Index.add_instances_bulk`` (10 instance rows per
-study, fake blob names, no files), then served by ``vesalius serve``; Orthanc,
+study, fake blob names, no files), then served by ``vesalius serve``; with
+``--postgres`` also on a new PostgreSQL database of that server (vacuumed and
+analysed after the fill, as autovacuum would), beside SQLite; Orthanc,
 when ``/usr/sbin/Orthanc`` exists, gets the first ``--small`` studies as one
 tiny Part 10 instance each over its REST API. Each query is timed as the wall
 time of one ``findscu`` process (TCP_NODELAY=1), median of ``--runs``.
@@ -96,13 +99,18 @@ def records(first: int, last: int) -> Iterator[tuple[object, str, int, str]]:
                 )
 
 
-def fill_vesalius(data: Path, studies: int, batch: int = 2000) -> float:
-    """Bulk-load ``studies`` studies into the index of ``data``; seconds taken."""
+def fill_vesalius(data: Path, studies: int, batch: int = 2000, database_url: str = "") -> float:
+    """Bulk-load ``studies`` studies into the index of ``data`` (or at ``database_url``);
+    seconds taken, PostgreSQL's VACUUM ANALYZE included."""
     started = time.perf_counter()
-    index = Index.open("", data)
+    index = Index.open(database_url, data)
     try:
         for first in range(0, studies, batch):
             index.add_instances_bulk(records(first, min(first + batch, studies)))
+        if database_url:
+            with index.writer.connect() as connection:
+                autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
+                autocommit.exec_driver_sql("VACUUM ANALYZE")
     finally:
         index.close()
     return time.perf_counter() - started
@@ -179,10 +187,11 @@ def time_queries(server: Server, runs: int) -> dict[str, dict[str, float]]:
     return results
 
 
-def start_vesalius_on(run_dir: Path) -> Server:
-    """``vesalius serve`` on the filled ``run_dir/data``, one process, ``max_results`` set."""
+def start_vesalius_on(run_dir: Path, database_url: str = "") -> Server:
+    """``vesalius serve`` on the filled ``run_dir/data`` (index at ``database_url`` if set),
+    one process, ``max_results`` set."""
     (run_dir / "vesalius.toml").write_text(f"[query]\nmax_results = {MAX_RESULTS}\n")
-    server = servers.start_vesalius(run_dir, workers=1)
+    server = servers.start_vesalius(run_dir, workers=1, database_url=database_url)
     servers.wait_ready(server, timeout=120)
     return server
 
@@ -203,16 +212,25 @@ def start_orthanc_on(run_dir: Path) -> Server:
     return server
 
 
-def vesalius_section(root: Path, studies: int, runs: int) -> dict[str, object]:
-    """Fill, serve and time Vesalius with ``studies`` studies."""
-    run_dir = root / f"vesalius-{studies}"
+def vesalius_section(
+    root: Path, studies: int, runs: int, database_url: str = ""
+) -> dict[str, object]:
+    """Fill, serve and time Vesalius with ``studies`` studies (SQLite, or the database at
+    ``database_url``)."""
+    run_dir = root / f"vesalius-{studies}{'-pg' if database_url else ''}"
     run_dir.mkdir()
-    fill_s = fill_vesalius(run_dir / "data", studies)
-    server = start_vesalius_on(run_dir)
+    fill_s = fill_vesalius(run_dir / "data", studies, database_url=database_url)
+    server = start_vesalius_on(run_dir, database_url)
     try:
         return {"fill_s": round(fill_s, 1), "queries": time_queries(server, runs)}
     finally:
         servers.stop(server)
+
+
+def postgres_section(server_url: str, root: Path, studies: int, runs: int) -> dict[str, object]:
+    """``vesalius_section`` on a new database of the PostgreSQL server, dropped after."""
+    with servers.postgres_database(server_url, f"vesalius_query_bench_{studies}") as url:
+        return vesalius_section(root, studies, runs, url)
 
 
 def orthanc_section(root: Path, studies: int, runs: int) -> dict[str, object] | None:
@@ -248,14 +266,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--small", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--postgres",
+        default="",
+        help="also time Vesalius on this PostgreSQL server (postgresql+psycopg://user@host:port)",
+    )
+    parser.add_argument("--skip", default="", help="sections to leave out: orthanc,small,sqlite")
     args = parser.parse_args(argv)
+    skip = {name.strip() for name in args.skip.split(",") if name.strip()}
     with tempfile.TemporaryDirectory(prefix="vesalius-query-bench-") as folder:
         root = Path(folder)
-        results: dict[str, dict[str, object] | None] = {
-            f"orthanc {args.small:,}": orthanc_section(root, args.small, args.runs),
-            f"vesalius {args.small:,}": vesalius_section(root, args.small, args.runs),
-            f"vesalius {args.studies:,}": vesalius_section(root, args.studies, args.runs),
-        }
+        results: dict[str, dict[str, object] | None] = {}
+        if "orthanc" not in skip:
+            results[f"orthanc {args.small:,}"] = orthanc_section(root, args.small, args.runs)
+        if "small" not in skip:
+            results[f"vesalius {args.small:,}"] = vesalius_section(root, args.small, args.runs)
+        if "sqlite" not in skip:
+            results[f"vesalius {args.studies:,}"] = vesalius_section(root, args.studies, args.runs)
+        if args.postgres:
+            results[f"vesalius pg {args.studies:,}"] = postgres_section(
+                args.postgres, root, args.studies, args.runs
+            )
     print(table(results))
     for name, result in results.items():
         if result is not None:

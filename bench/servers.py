@@ -109,10 +109,21 @@ def tree(pid: int) -> list[psutil.Process]:
         return []
 
 
-def start_vesalius(run_dir: Path, workers: int | None) -> Server:
-    """``vesalius serve`` on a fresh data folder, defaults otherwise (no VESALIUS_* variables)."""
-    data, port = run_dir / "data", free_port()
+def start_vesalius(
+    run_dir: Path,
+    workers: int | None,
+    *,
+    database_url: str = "",
+    data: Path | None = None,
+    name: str = "vesalius",
+) -> Server:
+    """``vesalius serve`` on a fresh data folder, defaults otherwise (no VESALIUS_* variables
+    but ``[database] url`` when ``database_url`` is given); ``data`` another data folder than
+    ``run_dir/data`` (nodes sharing one)."""
+    data, port = data or run_dir / "data", free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("VESALIUS_")}
+    if database_url:
+        env["VESALIUS_DATABASE__URL"] = database_url
     command = [str(vesalius_command()), "serve", "--data-dir", str(data)]
     command += ["--dicom-port", str(port), "--http-port", str(free_port())]
     if workers:
@@ -120,7 +131,8 @@ def start_vesalius(run_dir: Path, workers: int | None) -> Server:
     log = run_dir / "vesalius.log"
     process = spawn(command, log, run_dir, env)
     count = lambda: count_files(data / "storage", skip=".journal")  # noqa: E731
-    return Server("vesalius", process, port, "VESALIUS", log, count, workers or os.cpu_count() or 1)
+    processes = workers or min(os.cpu_count() or 1, 4)
+    return Server(name, process, port, "VESALIUS", log, count, processes)
 
 
 def start_storescp(run_dir: Path) -> Server:
@@ -278,6 +290,52 @@ def launched(name: str, run_dir: Path, vesalius_workers: int | None = None) -> I
         yield server
     finally:
         stop(server)
+
+
+@contextlib.contextmanager
+def launched_nodes(
+    run_dir: Path, nodes: int, database_url: str, workers: int | None = None
+) -> Iterator[list[Server]]:
+    """``nodes`` Vesalius processes over one data folder (``run_dir/data``) and the
+    database at ``database_url``, each on its own ports with its own log folder; the first
+    is ready (schema created) before the next starts. All are stopped on exit."""
+    data = run_dir / "data"
+    started: list[Server] = []
+    try:
+        for number in range(1, nodes + 1):
+            node_dir = run_dir / f"node{number}"
+            node_dir.mkdir(parents=True, exist_ok=True)
+            server = start_vesalius(
+                node_dir, workers, database_url=database_url, data=data, name=f"node{number}"
+            )
+            started.append(server)
+            wait_ready(server, timeout=120)
+        yield started
+    finally:
+        for server in started:
+            stop(server)
+
+
+def postgres_admin(server_url: str):  # type: ignore[no-untyped-def]
+    """An autocommit psycopg connection to the ``postgres`` database of ``server_url``
+    (a SQLAlchemy URL without database, ``postgresql+psycopg://user@host:port``)."""
+    import psycopg
+
+    dsn = server_url.replace("postgresql+psycopg://", "postgresql://").rstrip("/")
+    return psycopg.connect(dsn + "/postgres", autocommit=True, connect_timeout=10)
+
+
+@contextlib.contextmanager
+def postgres_database(server_url: str, name: str) -> Iterator[str]:
+    """A new, empty database ``name`` on ``server_url``; its URL; dropped on exit."""
+    with postgres_admin(server_url) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{server_url.rstrip('/')}/{name}"
+    finally:
+        with postgres_admin(server_url) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @dataclass
