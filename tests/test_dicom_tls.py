@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 from pydicom import dcmread
-from pydicom.dataset import Dataset
 from pynetdicom import AE
-from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelMove, Verification
+from pynetdicom.sop_class import Verification
 
 from conftest import (
     corpus_file,
@@ -23,6 +22,7 @@ from conftest import (
     wait_for,
 )
 from pki_support import Pki, make_pki
+from test_move_get import move
 from vesalius.app import Node
 from vesalius.settings import load_settings
 
@@ -148,21 +148,7 @@ def test_c_move_to_a_peer_marked_tls_goes_over_tls(
             str(port),
         ),  # fmt: skip
     ):
-        stored = node.archive.store_file(corpus_file(MR).read_bytes())
-        ae = AE(ae_title="MOVER")
-        ae.add_requested_context(StudyRootQueryRetrieveInformationModelMove)
-        assoc = ae.associate("127.0.0.1", node.dicom_port, ae_title="VESALIUS")
-        assert assoc.is_established
-        identifier = Dataset()
-        identifier.QueryRetrieveLevel = "IMAGE"
-        identifier.SOPInstanceUID = stored.sop_instance_uid
-        identifier.StudyInstanceUID = dcmread(corpus_file(MR)).StudyInstanceUID
-        identifier.SeriesInstanceUID = dcmread(corpus_file(MR)).SeriesInstanceUID
-        try:
-            answers = list(
-                assoc.send_c_move(identifier, "DEST", StudyRootQueryRetrieveInformationModelMove)
-            )
-        finally:
-            assoc.release()
+        node.archive.store_file(corpus_file(MR).read_bytes())
+        answers = move(node, "DEST", [str(dcmread(corpus_file(MR)).StudyInstanceUID)])
         assert answers[-1][0].Status == 0x0000
         wait_for(lambda: len(list(received.iterdir())) == 1, timeout=10)
