@@ -83,9 +83,9 @@ def prepare_archive(settings: Settings) -> None:
         if refusal is not None:
             raise ConfigError(refusal)
         archive.recover()
-        interrupted = archive.jobs.fail_interrupted()
+        interrupted = archive.jobs.release_own()  # other nodes' jobs: their leases decide
         if interrupted:
-            LOG.warning("%d job(s) left running by a previous process marked failed", interrupted)
+            LOG.warning("%d job(s) left running by this node before a restart failed", interrupted)
     finally:
         archive.close()
 
@@ -210,6 +210,7 @@ def _run_worker(settings: Settings, gate: AssociationGate, sock: object) -> None
     _die_with_parent()
     stop = _wait_for_stop_signal()
     archive = Archive.open(settings)
+    archive.jobs.lease_s = settings.jobs.lease_s  # C-MOVE and C-GET jobs are held here
     server = DicomServer(settings, archive, gate, sock)  # type: ignore[arg-type]
     server.start()
     stop.wait()

@@ -181,6 +181,15 @@ class CommitmentSettings(_Section):
     )
 
 
+class JobsSettings(_Section):
+    lease_s: float = Field(
+        30,
+        gt=0,
+        description="Seconds a node holds a job without renewing (every third of it); "
+        "a job of a node silent longer is taken up by another.",
+    )
+
+
 class Peer(_Section):
     name: str = Field(description="Local name of the remote AE (used by --peer).")
     ae_title: str = Field(description="AE title of the remote AE.")
@@ -222,6 +231,7 @@ class Settings(BaseSettings):
     hl7: Hl7Settings = Field(default_factory=Hl7Settings)
     print: PrintSettings = Field(default_factory=PrintSettings)
     commitment: CommitmentSettings = Field(default_factory=CommitmentSettings)
+    jobs: JobsSettings = Field(default_factory=JobsSettings)
     peers: list[Peer] = Field(default_factory=list)
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR.")
 

@@ -11,10 +11,15 @@ Between instances the work asks ``cancelled()``, which reads the job's row
 (at most every ``CANCEL_CHECK_INTERVAL`` seconds); when someone has cancelled
 it, the work stops and the job stays ``cancelled``.
 
-Nothing is resumed across restarts but storage commitment reports: a send or
-retrieve left ``pending`` or ``running`` by a process that ended is marked
-failed at the next start (``prepare_archive``), while a report still owed is
-queued again (``archive.commitment``), and delivered with retries and backoff.
+Several nodes may run over one index: each claims under a lease that
+``archive.jobs`` renews while the job runs (``vesalius.archive.jobs``). A job
+left ``running`` by a node that stopped is claimed again once its lease runs
+out and done again from the start: a send sends every instance again, a
+retrieve asks its C-MOVE again, a commitment report or HL7 message is
+delivered again. Jobs no runner can take up (a C-MOVE or C-GET serving an
+association, an export) are failed instead: the runner looks for them every
+third of the lease. A failed delivery of a report or message is queued again
+with retries and backoff (``archive.commitment``, ``archive.completion``).
 """
 
 from __future__ import annotations
@@ -48,10 +53,16 @@ class CancelWatch:
     """
 
     def __init__(
-        self, archive: Archive, job_id: int, interval: float = CANCEL_CHECK_INTERVAL
+        self,
+        archive: Archive,
+        job_id: int,
+        interval: float = CANCEL_CHECK_INTERVAL,
+        *,
+        job: Job | None = None,
     ) -> None:
         self.archive = archive
         self.job_id = job_id
+        self.job = job
         self.interval = interval
         self._checked = 0.0
         self._cancelled = False
@@ -65,7 +76,10 @@ class CancelWatch:
         return self._cancelled
 
     def read(self) -> bool:
-        """Read the row now: True when it is ``cancelled``."""
+        """Read the row now: True when it is ``cancelled`` (or another node took ``job``
+        over, its lease having run out here)."""
+        if self.job is not None and self.job.lost:
+            return True
         row = self.archive.jobs.get(self.job_id)
         return row is not None and row.state == "cancelled"
 
@@ -87,6 +101,8 @@ class JobRunner:
         self.outbox = outbox
         self.kinds = KINDS + ((HL7,) if outbox is not None else ())
         self.poll_interval = poll_interval
+        archive.jobs.lease_s = archive.settings.jobs.lease_s
+        self._reaped = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="jobs", daemon=True)
 
@@ -97,7 +113,7 @@ class JobRunner:
 
     def stop(self, timeout: float = 10.0) -> None:
         """Take no more jobs; wait a while for the one running (it is left ``running``
-        if it does not end in time, and marked failed at the next start)."""
+        if it does not end in time, for a node to take up when its lease runs out)."""
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout)
@@ -113,9 +129,17 @@ class JobRunner:
                 self._stop.wait(self.poll_interval)
 
     def run_once(self) -> bool:
-        """Claim one pending job and run it to its end; False when none was waiting."""
+        """Claim one pending job and run it to its end; False when none was waiting.
+
+        While idle, every third of the lease, it also fails the jobs no runner
+        can take up whose node stopped (``Jobs.fail_abandoned``).
+        """
         claimed = self.archive.jobs.claim(self.kinds)
         if claimed is None:
+            now = time.monotonic()
+            if now - self._reaped >= self.archive.jobs.lease_s / 3:
+                self._reaped = now
+                self.archive.jobs.fail_abandoned()
             return False
         job, kind, params = claimed
         self.run(job, kind, params)
@@ -129,7 +153,7 @@ class JobRunner:
         if kind == HL7 and self.outbox is not None:
             self._deliver(self.outbox, job, params)
             return
-        watch = CancelWatch(self.archive, job.id)
+        watch = CancelWatch(self.archive, job.id, job=job)
         peer = str(params.get("peer", ""))
         studies = [str(uid) for uid in params.get("studies") or []]
         try:
@@ -182,6 +206,9 @@ class JobRunner:
         )
 
     def _finish(self, job: Job, watch: CancelWatch, outcome: Outcome) -> None:
+        if job.lost:
+            LOG.warning("job %d (%d done) given up: another node took it over", job.id, job.done)
+            return
         if outcome.cancelled or watch.read():
             job.finish("cancelled", error="cancelled", result=outcome.result)
         elif outcome.errors or job.failed:

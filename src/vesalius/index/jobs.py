@@ -2,6 +2,13 @@
 
 Writes go through the index's group committer like every other write, so a
 job row is as durable as an indexed instance; reads use short transactions.
+
+Several nodes share one table. A job being worked on is *held*: ``node`` names
+the process and ``lease_until`` says until when, renewed while it works. A
+claim takes a ``pending`` job, or a ``running`` one whose lease has run out
+(its node died), in one write that locks the row it picks: ``FOR UPDATE SKIP
+LOCKED`` on PostgreSQL, so two nodes never pick the same one; on SQLite the
+writer's ``BEGIN IMMEDIATE`` already lets one claim through at a time.
 """
 
 from __future__ import annotations
@@ -10,7 +17,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, case, func, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, case, func, or_, select
 
 from vesalius.index.index import Index
 from vesalius.index.tables import jobs
@@ -41,6 +48,10 @@ class JobRow:
     """An outside key the job is found by (a storage commitment's Transaction UID)."""
     not_before: dt.datetime | None = None
     """When a job waiting to be tried again may be taken (UTC), or None."""
+    node: str = ""
+    """The process that holds the job, or last held it (empty: none yet)."""
+    lease_until: dt.datetime | None = None
+    """Until when (UTC) ``node`` holds the job unless it renews the lease; None: not held."""
 
 
 def _now() -> dt.datetime:
@@ -64,7 +75,26 @@ _COLUMNS = (
     jobs.c.params,
     jobs.c.reference,
     jobs.c.not_before,
+    jobs.c.node,
+    jobs.c.lease_until,
 )
+OPEN = ("pending", "running")
+"""States of a job not yet ended."""
+
+
+def _lapsed(now: dt.datetime) -> ColumnElement[bool]:
+    """The job's lease has run out, or it never had one."""
+    return or_(jobs.c.lease_until.is_(None), jobs.c.lease_until < now)
+
+
+def _claimable(kinds: tuple[str, ...], now: dt.datetime) -> ColumnElement[bool]:
+    """A job of these kinds waiting its turn, or left running by a node that stopped."""
+    waiting = and_(
+        jobs.c.state == "pending",
+        or_(jobs.c.not_before.is_(None), jobs.c.not_before <= now),
+    )
+    abandoned = and_(jobs.c.state == "running", _lapsed(now))
+    return and_(jobs.c.kind.in_(kinds), or_(waiting, abandoned))
 
 
 class JobTable:
@@ -81,8 +111,11 @@ class JobTable:
         state: str = "pending",
         params: str = "",
         reference: str = "",
+        *,
+        node: str = "",
+        lease_s: float | None = None,
     ) -> int:
-        """Insert a new job and return its id."""
+        """Insert a new job and return its id; held by ``node`` for ``lease_s`` when given."""
         now = _now()
         values = {
             "kind": kind,
@@ -99,6 +132,8 @@ class JobTable:
             "updated_at": now,
             "params": params,
             "reference": reference[:64],
+            "node": node[:128],
+            "lease_until": None if lease_s is None else now + dt.timedelta(seconds=lease_s),
         }
 
         def operation(connection: Connection) -> int:
@@ -106,11 +141,14 @@ class JobTable:
 
         return self.index.committer.run(operation)
 
-    def update(self, job_id: int, **values: Any) -> None:
-        """Set some columns of one job (state, counts, error, result).
+    def update(self, job_id: int, *, holder: str | None = None, **values: Any) -> bool:
+        """Set some columns of one job (state, counts, error, result); False when no row
+        changed.
 
         A ``cancelled`` job stays cancelled: a worker that finishes after the
-        cancel still writes its counts, but not its state.
+        cancel still writes its counts, but not its state. With ``holder``, the
+        row changes only while that node holds the job: a node whose lease ran
+        out and was taken over writes nothing more.
         """
         if "state" in values:
             values["state"] = case(
@@ -121,35 +159,104 @@ class JobTable:
         if "result" in values:
             values["result"] = str(values["result"])[:4096]
         values["updated_at"] = _now()
+        query = jobs.update().where(jobs.c.pk == job_id)
+        if holder is not None:
+            query = query.where(jobs.c.node == holder)
 
-        def operation(connection: Connection) -> None:
-            connection.execute(jobs.update().where(jobs.c.pk == job_id).values(values))
+        def operation(connection: Connection) -> bool:
+            return bool(connection.execute(query.values(values)).rowcount)
 
-        self.index.committer.run(operation)
+        return self.index.committer.run(operation)
 
-    def fail_running(self, error: str, resumable: tuple[str, ...] = ()) -> int:
-        """Mark every ``running`` or ``pending`` job failed with ``error``, except jobs of
-        the ``resumable`` kinds, which become (or stay) ``pending``; how many failed."""
+    def release_node(self, node: str, error: str, queued: tuple[str, ...]) -> int:
+        """Settle the open jobs ``node`` held in an earlier life (the same node id, started
+        again): those of the ``queued`` kinds may be claimed at once, the others become
+        ``failed`` with ``error``; how many failed."""
 
         def operation(connection: Connection) -> int:
+            mine = and_(jobs.c.node == node, jobs.c.state.in_(OPEN))
             connection.execute(
                 jobs.update()
-                .where(jobs.c.state == "running", jobs.c.kind.in_(resumable))
-                .values(state="pending", updated_at=_now())
+                .where(mine, jobs.c.kind.in_(queued))
+                .values(lease_until=None, updated_at=_now())
             )
             result = connection.execute(
                 jobs.update()
-                .where(jobs.c.state.in_(("running", "pending")), jobs.c.kind.not_in(resumable))
-                .values(state="failed", error=error[:1024], updated_at=_now())
+                .where(mine, jobs.c.kind.not_in(queued))
+                .values(state="failed", error=error[:1024], lease_until=None, updated_at=_now())
             )
             return int(result.rowcount or 0)
 
         return self.index.committer.run(operation)
 
+    def fail_abandoned(self, error: str, queued: tuple[str, ...], node: str) -> list[int]:
+        """Fail the open jobs of kinds other than ``queued`` whose lease ran out: work bound
+        to a process (a C-MOVE's association, an export) that no other node can take up.
+        They name ``node``, which settled them, so that a holder that only stalled writes
+        nothing over it. Costs one read when there is none; the ids of the jobs failed."""
+        query = (
+            select(jobs.c.pk)
+            .where(jobs.c.state.in_(OPEN), jobs.c.kind.not_in(queued), _lapsed(_now()))
+            .limit(256)
+        )
+        with self.index.reader.connect() as connection:
+            candidates = list(connection.execute(query).scalars())
+        if not candidates:
+            return []
+
+        def operation(connection: Connection) -> list[int]:
+            now = _now()
+            lapsed = (
+                select(jobs.c.pk)
+                .where(jobs.c.pk.in_(candidates), jobs.c.state.in_(OPEN), _lapsed(now))
+                .with_for_update(skip_locked=True)
+            )
+            failed = list(connection.execute(lapsed).scalars())
+            if failed:
+                connection.execute(
+                    jobs.update()
+                    .where(jobs.c.pk.in_(failed))
+                    .values(
+                        state="failed",
+                        error=error[:1024],
+                        node=node[:128],
+                        lease_until=None,
+                        updated_at=now,
+                    )
+                )
+            return failed
+
+        return self.index.committer.run(operation)
+
+    def renew(self, node: str, job_ids: list[int], lease_s: float) -> set[int]:
+        """Extend by ``lease_s`` the leases ``node`` holds on these open jobs; the ids still
+        held (the others ended, or another node took them over)."""
+
+        def operation(connection: Connection) -> set[int]:
+            now = _now()
+            held = jobs.c.pk.in_(job_ids), jobs.c.node == node, jobs.c.state.in_(OPEN)
+            still = set(connection.execute(select(jobs.c.pk).where(*held)).scalars())
+            if still:
+                connection.execute(
+                    jobs.update()
+                    .where(jobs.c.pk.in_(still))
+                    .values(lease_until=now + dt.timedelta(seconds=lease_s))
+                )
+            return still
+
+        return self.index.committer.run(operation)
+
     def defer(self, job_id: int, not_before: dt.datetime, error: str, params: str) -> None:
         """Put a running job back to ``pending`` until ``not_before`` (UTC), to be tried again
-        (a cancelled job stays cancelled)."""
-        self.update(job_id, state="pending", not_before=not_before, error=error, params=params)
+        (a cancelled job stays cancelled); its lease ends."""
+        self.update(
+            job_id,
+            state="pending",
+            not_before=not_before,
+            error=error,
+            params=params,
+            lease_until=None,
+        )
 
     def find(self, kind: str, reference: str) -> JobRow | None:
         """The newest job of ``kind`` with this outside reference, or None."""
@@ -163,38 +270,47 @@ class JobTable:
             row = connection.execute(query).first()
         return JobRow(*row) if row is not None else None
 
-    def claim(self, kinds: tuple[str, ...]) -> JobRow | None:
-        """The oldest ``pending`` job of these kinds, now ``running``; None when there is none.
+    def claim(self, kinds: tuple[str, ...], node: str, lease_s: float) -> JobRow | None:
+        """The oldest claimable job of these kinds (``pending`` and due, or ``running`` with
+        its lease run out), now ``running`` and held by ``node`` for ``lease_s`` seconds;
+        None when there is none.
 
-        Looking costs one read; only a job found is taken, in a write that
-        changes the state only if it is still ``pending``, so that two runners
-        never take the same job and a job cancelled meanwhile stays cancelled.
+        Looking costs one read; only when a job is found does the write begin,
+        which picks again under a row lock (skipping rows another node is
+        claiming), so that two nodes never take the same job and a job
+        cancelled meanwhile stays cancelled.
         """
-        query = (
-            select(jobs.c.pk)
-            .where(
-                jobs.c.state == "pending",
-                jobs.c.kind.in_(kinds),
-                or_(jobs.c.not_before.is_(None), jobs.c.not_before <= _now()),
-            )
-            .order_by(jobs.c.pk)
-            .limit(8)
-        )
+        probe = select(jobs.c.pk).where(_claimable(kinds, _now())).limit(1)
         with self.index.reader.connect() as connection:
-            candidates = list(connection.execute(query).scalars())
-        for pk in candidates:
+            if connection.execute(probe).first() is None:
+                return None
 
-            def operation(connection: Connection, pk: int = pk) -> int:
-                taken = connection.execute(
-                    jobs.update()
-                    .where(jobs.c.pk == pk, jobs.c.state == "pending")
-                    .values(state="running", updated_at=_now())
+        def operation(connection: Connection) -> int | None:
+            now = _now()
+            pick = (
+                select(jobs.c.pk)
+                .where(_claimable(kinds, now))
+                .order_by(jobs.c.pk)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+            pk = connection.execute(pick).scalar()
+            if pk is None:
+                return None
+            connection.execute(
+                jobs.update()
+                .where(jobs.c.pk == pk)
+                .values(
+                    state="running",
+                    node=node[:128],
+                    lease_until=now + dt.timedelta(seconds=lease_s),
+                    updated_at=now,
                 )
-                return int(taken.rowcount or 0)
+            )
+            return int(pk)
 
-            if self.index.committer.run(operation):
-                return self.get(pk)
-        return None
+        taken = self.index.committer.run(operation)
+        return self.get(taken) if taken is not None else None
 
     def cancel(self, job_id: int) -> bool:
         """A ``pending`` or ``running`` job becomes ``cancelled``; False when it was not one.

@@ -144,15 +144,19 @@ jobs = Table(
     Column("params", Text, nullable=False, default="", server_default=""),
     Column("reference", String(64), nullable=False, default="", server_default=""),
     Column("not_before", DateTime, nullable=True),
+    Column("node", String(128), nullable=False, default="", server_default=""),
+    Column("lease_until", DateTime, nullable=True),
     Index("ix_jobs_state", "state"),
     Index("ix_jobs_kind", "kind"),
     Index("ix_jobs_reference", "reference"),
+    Index("ix_jobs_state_lease", "state", "lease_until"),
 )
 """Outbound work (sends, C-MOVE sub-operations, ...): kind send|move|get|retrieve|export|...,
 state pending|running|done|failed|cancelled, counts in instances; ``result`` is JSON;
 ``params`` is the JSON request a runner needs to do a queued job (peer, studies, ...);
 ``reference`` an outside key to find it by (a storage commitment's Transaction UID);
-``not_before`` when a job waiting to be tried again may be taken."""
+``not_before`` when a job waiting to be tried again may be taken; ``node`` the process that
+holds (or last held) the job and ``lease_until`` until when its hold lasts unless renewed."""
 
 instance_metadata = Table(
     "instance_metadata",
