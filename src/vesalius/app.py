@@ -210,7 +210,6 @@ def _run_worker(settings: Settings, gate: AssociationGate, sock: object) -> None
     _die_with_parent()
     stop = _wait_for_stop_signal()
     archive = Archive.open(settings)
-    archive.jobs.lease_s = settings.jobs.lease_s  # C-MOVE and C-GET jobs are held here
     server = DicomServer(settings, archive, gate, sock)  # type: ignore[arg-type]
     server.start()
     stop.wait()

@@ -84,7 +84,7 @@ class Archive:
         self.blobs = blobs
         self._listeners: list[Listener] = []
         self._listeners_lock = threading.Lock()
-        self.jobs = Jobs(index)
+        self.jobs = Jobs(index, lease_s=settings.jobs.lease_s)
 
     @classmethod
     def open(cls, settings: Settings) -> Archive:
@@ -95,7 +95,8 @@ class Archive:
         return cls(settings, index, blobs)
 
     def close(self) -> None:
-        """Release the index connections."""
+        """Stop renewing job leases and release the index connections."""
+        self.jobs.close()
         self.index.close()
 
     def recover(self) -> tuple[int, int]:

@@ -101,7 +101,6 @@ class JobRunner:
         self.outbox = outbox
         self.kinds = KINDS + ((HL7,) if outbox is not None else ())
         self.poll_interval = poll_interval
-        archive.jobs.lease_s = archive.settings.jobs.lease_s
         self._reaped = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="jobs", daemon=True)
