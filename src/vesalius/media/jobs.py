@@ -10,8 +10,8 @@ file. A done job's ``result`` holds ``{"download": URL, "file", "size"}``.
 Each export's file lives in ``<data_dir>/exports/<job id>/``: folder formats
 (DICOMDIR, pictures, movies) as one ZIP, ``iso`` and ``zip`` as themselves.
 Files older than ``KEEP_SECONDS`` are removed when the next export is submitted.
-An export left unfinished by a process that ended is failed at the next start,
-like any job that is not resumable.
+An export left unfinished by a process that ended is failed once its lease runs
+out (or when that process's node restarts), like any job that is not resumable.
 """
 
 from __future__ import annotations
