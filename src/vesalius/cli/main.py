@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from vesalius.cli import (  # noqa: F401 - registers verbs
     anonymize,
+    backup,
     check,
     commitment,
     conformance,
@@ -16,6 +17,7 @@ from vesalius.cli import (  # noqa: F401 - registers verbs
     network,
     printing,
     query,
+    reindex,
     report,
     serving,
     users,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from vesalius.archive import inuse
 from vesalius.cli.common import (
     AetOption,
     ConfigOption,
@@ -55,7 +57,8 @@ def serve(
         http["port"] = http_port
     settings = settings_from(config, data_dir, log_level, dicom=dicom, http=http)
     try:
-        code = run(settings)
+        with inuse.serving(Path(settings.data_dir)):  # vesalius reindex waits for no server
+            code = run(settings)
     except OSError as exc:
         fail(f"cannot serve {exc.strerror or exc}")
     except ConfigError as exc:
