@@ -45,7 +45,7 @@ from vesalius import sopclasses
 from vesalius.archive import inuse
 from vesalius.archive.parse import parse_file
 from vesalius.index import migrate
-from vesalius.index.copy import BATCH_ROWS, CopyError, _copy_table, _reset_sequences, copy_index
+from vesalius.index.copy import BATCH_ROWS, CopyError, copy_index, copy_table, reset_sequences
 from vesalius.index.engine import database_url, make_engines
 from vesalius.index.index import Index
 from vesalius.index.tables import metadata
@@ -248,8 +248,8 @@ def _replace_postgres(url: str, built_url: str, data_dir: Path, stamp: str) -> P
             for table in reversed(metadata.sorted_tables):
                 writing.execute(table.delete())
             for table in metadata.sorted_tables:
-                _copy_table(reading, writing, table, BATCH_ROWS)
-            _reset_sequences(writing)
+                copy_table(reading, writing, table, BATCH_ROWS)
+            reset_sequences(writing)
     finally:
         source.dispose()
         target.dispose()

@@ -82,7 +82,7 @@ def _refuse_non_empty(connection: Connection, tables: list[Table]) -> None:
         raise CopyError(f"the target index is not empty ({listed}): copy into an empty database")
 
 
-def _reset_sequences(connection: Connection) -> None:
+def reset_sequences(connection: Connection) -> None:
     """PostgreSQL: let each serial key continue after the highest copied one."""
     quote = connection.dialect.identifier_preparer.quote
     for table in metadata.sorted_tables:
@@ -98,7 +98,8 @@ def _reset_sequences(connection: Connection) -> None:
         )
 
 
-def _copy_table(source: Connection, target: Connection, table: Table, batch_rows: int) -> int:
+def copy_table(source: Connection, target: Connection, table: Table, batch_rows: int) -> int:
+    """Copy every row of ``table`` (keys kept) in batches; how many rows were copied."""
     keys = [column.key for column in table.columns]
     ordered = select(table).order_by(*table.primary_key.columns)
     result = source.execution_options(yield_per=batch_rows).execute(ordered)
@@ -171,11 +172,11 @@ def copy_index(
             with target.begin() as writing:
                 _refuse_non_empty(writing, tables)  # nobody wrote since we looked
                 for table in tables:
-                    copied = _copy_table(snapshot, writing, table, batch_rows)
+                    copied = copy_table(snapshot, writing, table, batch_rows)
                     if on_table is not None:
                         on_table(table.name, copied)
                 if writing.dialect.name == "postgresql":
-                    _reset_sequences(writing)
+                    reset_sequences(writing)
         with target.connect() as reading:
             found = _row_counts(reading, tables)
     finally:
