@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import getpass
 import logging
 import os
 import signal
@@ -24,6 +25,8 @@ from pydicom import config as pydicom_config
 from vesalius.archive.archive import Archive
 from vesalius.archive.runner import JobRunner
 from vesalius.archive.users import Users
+from vesalius.audit.messages import application_activity
+from vesalius.audit.trail import AuditTrail, attach
 from vesalius.dimse.association import AssociationGate
 from vesalius.dimse.remote import DimseRemoteAEs
 from vesalius.dimse.server import DicomServer, listening_socket, offered_contexts
@@ -71,6 +74,14 @@ def make_gate(settings: Settings) -> AssociationGate:
     )
 
 
+def record_activity(trail: AuditTrail, *, started: bool) -> None:
+    """Audit this application starting or stopping, launched by this OS user."""
+    launcher = ""
+    with contextlib.suppress(Exception):
+        launcher = getpass.getuser()
+    trail.record(application_activity(trail.source, started=started, launcher=launcher))
+
+
 def prepare_archive(settings: Settings) -> None:
     """Migrate the index and settle what a crash left half done, before serving.
 
@@ -97,6 +108,7 @@ class Node:
         tune_libraries()
         self.settings = settings
         self.archive = Archive.open(settings)
+        self.audit = attach(self.archive, AuditTrail.open(settings))
         self.archive.recover()
         self.gate = make_gate(settings)
         self.socket = listening_socket(settings.dicom.host, settings.dicom.port)
@@ -160,6 +172,7 @@ class Node:
             self.runner.start()
         if self.hl7 is not None:
             self.hl7.start()
+        record_activity(self.audit, started=True)
         LOG.info(
             "%s listening for DICOM on %s:%d",
             self.settings.dicom.ae_title,
@@ -180,6 +193,8 @@ class Node:
         self.socket.close()
         if self.tls_socket is not None:
             self.tls_socket.close()
+        record_activity(self.audit, started=False)
+        self.audit.close()
         self.archive.close()
 
     def __enter__(self) -> Node:
@@ -210,10 +225,12 @@ def _run_worker(settings: Settings, gate: AssociationGate, sock: object) -> None
     _die_with_parent()
     stop = _wait_for_stop_signal()
     archive = Archive.open(settings)
+    trail = attach(archive, AuditTrail.open(settings))
     server = DicomServer(settings, archive, gate, sock)  # type: ignore[arg-type]
     server.start()
     stop.wait()
     server.stop(drain_s=SHUTDOWN_GRACE_S)
+    trail.close()
     archive.close()
 
 
@@ -256,6 +273,8 @@ def serve(settings: Settings) -> int:
     children = {_spawn(settings, gate, sock, http_socket) for _ in range(extra)}
     stop = _wait_for_stop_signal()
     archive = Archive.open(settings)
+    trail = attach(archive, AuditTrail.open(settings))
+    record_activity(trail, started=True)
     server = DicomServer(settings, archive, gate, sock, tls_socket).start()
     remote = DimseRemoteAEs(archive, settings)
     app = create_app(archive, settings, remote=remote)
@@ -304,5 +323,7 @@ def serve(settings: Settings) -> int:
     sock.close()
     if tls_socket is not None:
         tls_socket.close()
+    record_activity(trail, started=False)
+    trail.close()
     archive.close()
     return 0

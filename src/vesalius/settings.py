@@ -190,6 +190,23 @@ class JobsSettings(_Section):
     )
 
 
+class AuditSettings(_Section):
+    enabled: bool = Field(
+        True, description="Keep the audit trail (PS3.15 A.5) in data_dir/audit/audit.log."
+    )
+    site: str = Field("", description="AuditEnterpriseSiteID of our audit messages.")
+    syslog_host: str = Field(
+        "", description="Audit record repository that also gets each message; empty: none."
+    )
+    syslog_port: int = Field(514, ge=1, le=65535, description="Port of the audit repository.")
+    syslog_transport: Literal["udp", "tls"] = Field(
+        "udp", description="RFC 5426 syslog over UDP, or RFC 5425 over TLS."
+    )
+    syslog_ca: str = Field("", description="CA bundle the TLS repository is checked against.")
+    syslog_cert: str = Field("", description="PEM certificate we present to a TLS repository.")
+    syslog_key: str = Field("", description="PEM private key of syslog_cert.")
+
+
 class Peer(_Section):
     name: str = Field(description="Local name of the remote AE (used by --peer).")
     ae_title: str = Field(description="AE title of the remote AE.")
@@ -232,6 +249,7 @@ class Settings(BaseSettings):
     print: PrintSettings = Field(default_factory=PrintSettings)
     commitment: CommitmentSettings = Field(default_factory=CommitmentSettings)
     jobs: JobsSettings = Field(default_factory=JobsSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
     peers: list[Peer] = Field(default_factory=list)
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR.")
 

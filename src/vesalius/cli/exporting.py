@@ -10,6 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from vesalius.archive.archive import Archive
+from vesalius.audit.export import record_export
 from vesalius.cli.common import (
     EXIT_OK,
     EXIT_PARTIAL,
@@ -125,6 +126,9 @@ def export_(
         except KeyboardInterrupt:
             archive.close()
             fail("interrupted")
+    selection = request.selection
+    record_export(settings, archive, out, studies=selection.studies, series=selection.series,
+                  patients=selection.patients, failed=bool(tracker.failed))  # fmt: skip
     archive.close()
     seconds = time.monotonic() - started
     size = f", {_megabytes(result.size)}" if result.size else ""

@@ -147,6 +147,7 @@ class GatedACSE(ACSE):
         calling = str(request.calling_ae_title).strip()
         rejection = self._gate.verdict(calling, self.assoc.requestor.address)
         if rejection is not None:
+            self.assoc._vesalius_rejection = rejection  # type: ignore[attr-defined]
             self.send_reject(*rejection)
             evt.trigger(self.assoc, evt.EVT_REJECTED, {})
             self.assoc.kill()

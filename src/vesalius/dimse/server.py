@@ -23,7 +23,7 @@ from pynetdicom.transport import RequestHandler, ThreadedAssociationServer
 from vesalius import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, sopclasses
 from vesalius.archive.archive import Archive
 from vesalius.conformance.statement import Offered
-from vesalius.dimse import commandset, messages, policy, printing, reactor, tls
+from vesalius.dimse import audit, commandset, messages, policy, printing, reactor, tls
 from vesalius.dimse.association import AssociationGate, GatedACSE, on_close, on_open
 from vesalius.dimse.commitment import handle_n_action, handle_n_event_report, on_dimse_sent
 from vesalius.dimse.dispatch import NRoutes
@@ -88,9 +88,17 @@ def handler_table(
         (evt.EVT_CONN_CLOSE, on_close, [gate]),
         (evt.EVT_C_ECHO, handle_echo),
         (evt.EVT_C_STORE, handle_store, [archive]),
-        (evt.EVT_C_FIND, c_find),
-        (evt.EVT_C_MOVE, handle_move, [archive, settings]),
-        (evt.EVT_C_GET, handle_get, [archive, settings]),
+        (evt.EVT_C_FIND, audit.audited_find(c_find, archive)),
+        (
+            evt.EVT_C_MOVE,
+            audit.audited_retrieve(handle_move, archive, move=True),
+            [archive, settings],
+        ),
+        (
+            evt.EVT_C_GET,
+            audit.audited_retrieve(handle_get, archive, move=False),
+            [archive, settings],
+        ),
         (evt.EVT_N_ACTION, n_action),
         (evt.EVT_DIMSE_SENT, on_dimse_sent),
         (evt.EVT_N_EVENT_REPORT, n_event_report),
@@ -98,6 +106,7 @@ def handler_table(
         (evt.EVT_N_SET, n_set),
         (evt.EVT_N_GET, n_get),
         (evt.EVT_N_DELETE, n_delete),
+        *audit.handlers(archive),
     ]
 
 

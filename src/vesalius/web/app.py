@@ -17,7 +17,7 @@ from vesalius.archive.archive import Archive
 from vesalius.archive.remote import RemoteAEs
 from vesalius.archive.users import Users
 from vesalius.settings import Settings
-from vesalius.web import errors, metrics
+from vesalius.web import audit, errors, metrics
 from vesalius.web.api import router as api_router
 from vesalius.web.auth import Authenticate
 from vesalius.web.dicomweb.routes import router as dicomweb_router
@@ -44,6 +44,7 @@ def create_app(archive: Archive, settings: Settings, *, remote: RemoteAEs | None
     app.state.users = Users(archive.index)
     errors.install(app)
     app.add_middleware(Authenticate, users=app.state.users)
+    audit.install(app, archive)
     metrics.install(app)
     if settings.http.cors_origins:
         app.add_middleware(

@@ -1,5 +1,5 @@
 """The management REST API under ``/api``: the local database, downloads, peers, jobs,
-the system, the worklist, and users with their sessions."""
+the system, the worklist, users with their sessions, and the audit trail."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from fastapi import APIRouter
 
 from vesalius.web.api import (
     anonymize,
+    audit,
     conformance,
     database,
     downloads,
@@ -22,6 +23,7 @@ from vesalius.web.api import (
 
 router = APIRouter()
 router.include_router(anonymize.router)
+router.include_router(audit.router)
 router.include_router(conformance.router)
 router.include_router(database.router)
 router.include_router(downloads.router)

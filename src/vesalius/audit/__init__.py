@@ -1,0 +1,1 @@
+"""The audit trail (PS3.15 A.5, IHE ATNA): audit messages, the local log, the syslog sender."""
