@@ -69,6 +69,8 @@ class _Scanner:
             if pos + 8 > self.end:
                 raise Truncated("truncated element header")
             return tag, None, self.u32(self.buffer, pos + 4)[0], pos + 8
+        if pos + 8 > self.end:
+            raise Truncated("truncated element header")
         vr = bytes(self.buffer[pos + 4 : pos + 6])
         if vr in LONG_LENGTH_VRS:
             if pos + 12 > self.end:

@@ -17,6 +17,7 @@ import zlib
 from dataclasses import dataclass, field
 
 from pydicom import dcmread
+from pydicom.dataset import Dataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filereader import _read_file_meta_info, read_dataset, read_preamble
 from pydicom.filewriter import write_dataset
@@ -117,7 +118,7 @@ def parse_file(data: bytes) -> ParsedObject:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             read_preamble(stream, True)
-            meta = _read_file_meta_info(stream)
+            meta = _meta_values(_read_file_meta_info(stream))
     except Exception as exc:
         raise InvalidObject(f"file meta information cannot be parsed: {exc}") from None
     offset = stream.tell()
@@ -125,10 +126,10 @@ def parse_file(data: bytes) -> ParsedObject:
     if len(body) < 8:
         raise InvalidObject("no data set after the file meta information")
     mended: list[str] = []
-    if meta.get("MediaStorageSOPClassUID") == MEDIA_STORAGE_DIRECTORY:
+    if meta["MediaStorageSOPClassUID"] == MEDIA_STORAGE_DIRECTORY:
         raise UnsupportedSopClass("a DICOMDIR is the index of a medium, not an instance")
 
-    stated = str(meta.get("TransferSyntaxUID", "") or "").strip("\x00 ")
+    stated = meta["TransferSyntaxUID"]
     big = _looks_big_endian(body)
     explicit = _looks_explicit(body)
     actual = _syntax_for(not explicit, not big)
@@ -157,13 +158,25 @@ def parse_file(data: bytes) -> ParsedObject:
         ("MediaStorageSOPClassUID", "SOPClassUID"),
         ("MediaStorageSOPInstanceUID", "SOPInstanceUID"),
     ):
-        stated_uid = str(meta.get(meta_keyword, "") or "").strip("\x00 ")
+        stated_uid = meta[meta_keyword]
         actual_uid = values.get(keyword, "")
         if stated_uid and actual_uid and stated_uid != actual_uid:
             mended.append(
                 f"meta {meta_keyword} differs from the data set's {keyword}; kept the latter"
             )
     return ParsedObject(values, syntax, body, mended)
+
+
+def _meta_values(meta: Dataset) -> dict[str, str]:
+    """The meta elements parsing relies on, decoded now: pydicom reads values lazily."""
+    return {
+        keyword: str(meta.get(keyword, "") or "").strip("\x00 ")
+        for keyword in (
+            "MediaStorageSOPClassUID",
+            "MediaStorageSOPInstanceUID",
+            "TransferSyntaxUID",
+        )
+    }
 
 
 def _reencode(data: bytes, *, explicit_little: bool) -> bytes:
