@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom.events import Event
 
@@ -44,7 +45,9 @@ def handle_find(event: Event, archive: Archive, settings: Settings) -> Iterator[
         if model is None:
             raise InvalidQuery(f"SOP class {sop_class} is not a query information model")
         query = parse_identifier(
-            event.identifier, model, case_insensitive_names=settings.query.case_insensitive_names
+            read_identifier(event),
+            model,
+            case_insensitive_names=settings.query.case_insensitive_names,
         )
         matches = archive.find(query)
     except Exception as error:
@@ -70,6 +73,18 @@ def handle_find(event: Event, archive: Archive, settings: Settings) -> Iterator[
     finally:
         matches.close()
     yield SUCCESS, None
+
+
+def read_identifier(event: Any) -> Dataset:
+    """The request's identifier; ``InvalidQuery`` when its encoding cannot be read.
+
+    pynetdicom decodes it on first access, and pydicom reads some values (the
+    character set) right away: their errors are the peer's, not ours.
+    """
+    try:
+        return event.identifier
+    except Exception as exc:
+        raise InvalidQuery(f"identifier cannot be decoded: {exc}") from None
 
 
 def _pending_sender(event: Event, sop_class: str) -> Callable[[Answer], None] | None:

@@ -237,6 +237,7 @@ def parse_identifier(
     """
     if model not in MODEL_LEVELS:
         raise InvalidQuery(f"unknown information model {model!r}")
+    _decode_values(identifier)
     level = str(identifier.get("QueryRetrieveLevel", "") or "").strip().upper()
     if not level:
         raise InvalidQuery("Query/Retrieve Level (0008,0052) is missing")
@@ -294,6 +295,15 @@ def parse_identifier(
         case_insensitive_names=case_insensitive_names,
         character_sets=tuple(charsets) if not isinstance(charsets, str) else (charsets,),
     )
+
+
+def _decode_values(identifier: Dataset) -> None:
+    """Decode every value now: pydicom reads a peer's values on first access."""
+    try:
+        for _element in identifier.iterall():
+            pass
+    except Exception as exc:
+        raise InvalidQuery(f"identifier cannot be decoded: {exc}") from None
 
 
 def _dictionary_vr(tag: int) -> str:
