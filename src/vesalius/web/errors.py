@@ -3,8 +3,9 @@
 Archive errors carry their own ``http_status`` (``model.errors``); a bad
 request parameter is ``BadRequest`` (400), and so is an image that cannot be
 decoded or a bad rendering parameter (``imaging.RenderError``); content
-negotiation that cannot be met is ``NotAcceptable`` (406). Every error answers JSON
-``{"error": "<one line>"}``.
+negotiation that cannot be met is ``NotAcceptable`` (406). A number too large
+for the index (an id or offset past 2**63, ``OverflowError``) is 400 too. Every
+error answers JSON ``{"error": "<one line>"}``.
 """
 
 from __future__ import annotations
@@ -64,6 +65,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RenderError)
     def _render_error(_request: Request, error: RenderError) -> JSONResponse:
         return error_response(400, str(error))
+
+    @app.exception_handler(OverflowError)
+    def _overflow(_request: Request, error: OverflowError) -> JSONResponse:
+        # Every int parameter (ids, limit, offset) reaches SQL; the database
+        # stores 64-bit integers, and a larger one raises here.
+        return error_response(400, f"a number in the request is out of range: {error}")
 
     @app.exception_handler(RequestValidationError)
     def _validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
