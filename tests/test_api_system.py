@@ -13,6 +13,7 @@ import pytest
 from conftest import corpus_file
 from vesalius import __version__
 from vesalius.app import Node
+from vesalius.archive.jobs import Jobs
 
 MR_FILES = [f"dcm4che/MR-series/MR{number:02d}.dcm" for number in range(1, 5)]
 SAMPLE = re.compile(
@@ -29,8 +30,15 @@ def api(web_node: Node) -> Iterator[httpx.Client]:
 
 
 # -- jobs ---------------------------------------------------------------------------
-def test_jobs_newest_first_filtered_and_paged(web_node: Node, api: httpx.Client) -> None:
-    jobs = web_node.archive.jobs
+@pytest.fixture
+def jobs(web_node: Node) -> Jobs:
+    """The node's job queue, its runner stopped: the jobs made by hand stay as made."""
+    assert web_node.runner is not None
+    web_node.runner.stop()
+    return web_node.archive.jobs
+
+
+def test_jobs_newest_first_filtered_and_paged(jobs: Jobs, api: httpx.Client) -> None:
     first = jobs.create("send", "to PACS2")
     second = jobs.create("retrieve", "from PACS2")
     third = jobs.create("send", "to PACS3")
@@ -53,8 +61,8 @@ def test_jobs_newest_first_filtered_and_paged(web_node: Node, api: httpx.Client)
     assert api.get("/jobs", params={"limit": 0}).status_code == 400
 
 
-def test_job_shape(web_node: Node, api: httpx.Client) -> None:
-    job = web_node.archive.jobs.create("send", "to PACS2")
+def test_job_shape(jobs: Jobs, api: httpx.Client) -> None:
+    job = jobs.create("send", "to PACS2")
     job.start(3)
     job.done, job.failed = 2, 1
     job.finish("failed", error="1 of 3 instance(s) failed", result={"failed": ["1.2.3"]})
@@ -75,9 +83,8 @@ def test_job_shape(web_node: Node, api: httpx.Client) -> None:
 
 
 def test_cancel_pending_and_running_jobs_but_not_finished_ones(
-    web_node: Node, api: httpx.Client
+    jobs: Jobs, api: httpx.Client
 ) -> None:
-    jobs = web_node.archive.jobs
     pending = jobs.create("send", "waiting")
     running = jobs.create("send", "working")
     running.start(10)

@@ -20,6 +20,7 @@ from pydicom.tag import BaseTag, Tag
 
 from vesalius.archive.inspection import DEFER_SIZE, Header
 
+UNDEFINED_LENGTH = 0xFFFFFFFF
 BINARY_VRS = frozenset(("OB", "OD", "OF", "OL", "OV", "OW", "UN"))
 LONG_VALUE = DEFER_SIZE
 """Values longer than this (bytes) show as their size, in sequences as at the top level."""
@@ -50,11 +51,13 @@ def elements_json(dataset: Dataset) -> list[dict[str, Any]]:
 
 def _element_json(dataset: Dataset, tag: BaseTag) -> dict[str, Any]:
     raw = dataset.get_item(tag)
-    if isinstance(raw, RawDataElement) and raw.value is None and raw.length:
-        vr = raw.VR or _dictionary_vr(tag)  # deferred: too long to have been read
-        return _entry(tag, keyword_for_tag(tag), _name(tag), vr) | {
-            "value": f"<{raw.length} bytes>"
-        }
+    if isinstance(raw, RawDataElement) and raw.length and raw.length != UNDEFINED_LENGTH:
+        vr = raw.VR or _dictionary_vr(tag)
+        if raw.value is None or (vr != "SQ" and raw.length > LONG_VALUE):
+            # Deferred, or long (contours in sequences): shown by size, never converted.
+            return _entry(tag, keyword_for_tag(tag), _name(tag), vr) | {
+                "value": f"<{raw.length} bytes>"
+            }
     try:
         element: DataElement = dataset[tag]
     except Exception as exc:  # a value pydicom cannot convert: say so, show the rest
