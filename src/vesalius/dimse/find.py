@@ -34,6 +34,8 @@ PENDING = 0xFF00
 CANCELLED = 0xFE00
 C_FIND_RSP = 0x8020
 DATA_SET_PRESENT = 0x0001
+MAX_QUEUED = 256
+"""Pending answers encoded ahead of the socket, at most (a page of a listing fits)."""
 _IMPLICIT_VR = {ImplicitVRLittleEndian: True, ExplicitVRLittleEndian: False}
 
 
@@ -105,6 +107,7 @@ def _pending_sender(event: Event, sop_class: str) -> Callable[[Answer], None] | 
 
     def send_pending(answer: Answer) -> None:
         pdata.send(event.assoc, context_id, command, answer.encode(implicit_vr))
+        pdata.wait_for_room(event.assoc, MAX_QUEUED)
 
     return send_pending
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import struct
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +26,7 @@ from pynetdicom.pdu_primitives import P_DATA
 _PDU_HEADER = struct.Struct(">BBI")
 _PDV_HEADER = struct.Struct(">IBB")
 _P_DATA_TF = 0x04
+ROOM_POLL = 0.0005
 _COMMAND, _LAST = 0x01, 0x02
 
 _installed = False
@@ -65,6 +67,18 @@ def send(assoc: Association, context_id: int, command: bytes, dataset: bytes | N
     """Queue one message for the peer: ``command`` set, and ``dataset`` when present."""
     encoded = frame(context_id, command, dataset, assoc.dimse.maximum_pdu_size)
     assoc.dul.send_pdu(EncodedPData(encoded))
+
+
+def wait_for_room(assoc: Association, limit: int) -> None:
+    """Hold a producer while more than ``limit`` messages wait to be written.
+
+    A query can match far more answers than the socket takes at once: without
+    this, all of them would be encoded and queued in memory, and a C-CANCEL
+    would be read only once the last was written.
+    """
+    queue = assoc.dul.to_provider_queue
+    while queue.qsize() > limit and assoc.dul.is_alive() and not assoc.is_aborted:
+        time.sleep(ROOM_POLL)
 
 
 def _sending_encoded(action: Callable[[DULServiceProvider], str], state: str) -> Any:
