@@ -24,6 +24,8 @@ from conftest import (
 from pki_support import Pki, make_pki
 from test_move_get import move
 from vesalius.app import Node
+from vesalius.conformance.statement import build_statement
+from vesalius.dimse.server import offered_contexts
 from vesalius.settings import load_settings
 
 MR = "dcm4che/MR-series/MR01.dcm"
@@ -152,3 +154,13 @@ def test_c_move_to_a_peer_marked_tls_goes_over_tls(
         answers = move(node, "DEST", [str(dcmread(corpus_file(MR)).StudyInstanceUID)])
         assert answers[-1][0].Status == 0x0000
         wait_for(lambda: len(list(received.iterdir())) == 1, timeout=10)
+
+
+def test_the_conformance_statement_names_the_tls_profile(tmp_path: Path, pki: Pki) -> None:
+    tls = {"enabled": True, "port": 2762, "cert": str(pki.server.cert),
+           "key": str(pki.server.key), "ca": str(pki.ca)}  # fmt: skip
+    settings = make_settings(tmp_path / "data", dicom={"tls": tls})
+    statement = build_statement(settings, offered_contexts(settings))
+    assert statement.network["tls_port"] == 2762
+    assert statement.security["client_certificates_required"] is True
+    assert "BCP 195 non-downgrading" in statement.security["tls_profile"]

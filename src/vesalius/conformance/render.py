@@ -159,7 +159,10 @@ def blocks(statement: Statement) -> Iterator[Block]:
     yield _list(
         "TLS: " + ("enabled" if security["tls"] else "not enabled"),
         "Client certificates required: " + _yes(security["client_certificates_required"]),
+        f"TLS profile: {security.get('tls_profile') or 'none'}",
+        "HTTPS: " + _yes(security.get("https", False)),
         f"Association policy: {security['association_policy']}",
+        f"Audit trail: {security.get('audit_trail', 'off')}",
     )
     yield _h(2, SECTIONS[11])
     yield _p("Transfer syntaxes named above:")

@@ -164,6 +164,9 @@ def build_statement(settings: Settings, offered: list[Offered]) -> Statement:
         security={
             "tls": dicom.tls.enabled,
             "client_certificates_required": bool(dicom.tls.enabled and dicom.tls.ca),
+            "tls_profile": "BCP 195 non-downgrading (PS3.15 B.1)" if dicom.tls.enabled else None,
+            "https": bool(settings.http.tls_cert),
+            "audit_trail": _audit_trail(settings),
             "association_policy": (
                 "any calling AE title"
                 if dicom.accept_unknown_callers
@@ -175,8 +178,17 @@ def build_statement(settings: Settings, offered: list[Offered]) -> Statement:
     )
 
 
+def _audit_trail(settings: Settings) -> str:
+    audit = settings.audit
+    if not audit.enabled:
+        return "off"
+    syslog = f" and syslog to {audit.syslog_host}" if audit.syslog_host else ""
+    return f"DICOM audit messages (PS3.15 A.5), local log{syslog}"
+
+
 def _web_services(settings: Settings) -> list[dict[str, str]]:
-    base = f"http://{settings.http.host}:{settings.http.port}"
+    scheme = "https" if settings.http.tls_cert else "http"
+    base = f"{scheme}://{settings.http.host}:{settings.http.port}"
     return [
         {"service": "QIDO-RS", "path": f"{base}/dicomweb", "standard": "PS3.18 10.6"},
         {"service": "WADO-RS", "path": f"{base}/dicomweb", "standard": "PS3.18 10.4"},
