@@ -125,6 +125,7 @@ def import_(
     settings = settings_from(config, data_dir, log_level or "WARNING")
     try:
         archive = Archive.open(settings)
+        archive.recover()  # what an import or server killed earlier left half written
     except Exception as exc:
         fail(f"cannot open the archive in {settings.data_dir}: {exc}")
     counts: Counter[str] = Counter()
