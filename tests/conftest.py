@@ -8,6 +8,7 @@ where a missing tool fails the run.
 from __future__ import annotations
 
 import csv
+import io
 import os
 import shutil
 import socket
@@ -22,7 +23,7 @@ from typing import Any
 
 import pydicom
 import pytest
-from pydicom.dataset import Dataset
+from pydicom.dataset import Dataset, FileMetaDataset
 
 import postgres_support
 from vesalius.app import Node
@@ -156,6 +157,40 @@ def dcmtk_server(port: int, log: Path, *command: str) -> Iterator[subprocess.Pop
         finally:
             process.kill()
             process.wait(timeout=10)
+
+
+SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
+
+
+def secondary_capture(
+    study: str, series: str, *, pixels: int = 4, patient: str = "Test^Patient"
+) -> tuple[str, bytes]:
+    """A Secondary Capture of ``pixels`` x ``pixels`` random bytes as Part 10 (explicit
+    little endian), with a fresh SOP Instance UID: that UID and the file's bytes."""
+    uid = pydicom.uid.generate_uid()
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = SECONDARY_CAPTURE
+    meta.MediaStorageSOPInstanceUID = uid
+    meta.TransferSyntaxUID = pydicom.uid.ExplicitVRLittleEndian
+    dataset = Dataset()
+    dataset.file_meta = meta
+    dataset.SOPClassUID = SECONDARY_CAPTURE
+    dataset.SOPInstanceUID = uid
+    dataset.PatientName = patient
+    dataset.PatientID = patient.split("^", maxsplit=1)[0].upper()
+    dataset.StudyInstanceUID = study
+    dataset.SeriesInstanceUID = series
+    dataset.Modality = "OT"
+    dataset.SamplesPerPixel = 1
+    dataset.PhotometricInterpretation = "MONOCHROME2"
+    dataset.Rows = dataset.Columns = pixels
+    dataset.BitsAllocated = dataset.BitsStored = 8
+    dataset.HighBit = 7
+    dataset.PixelRepresentation = 0
+    dataset.PixelData = os.urandom(pixels * pixels)
+    buffer = io.BytesIO()
+    dataset.save_as(buffer, enforce_file_format=True)
+    return uid, buffer.getvalue()
 
 
 def make_settings(data_dir: Path, **sections: dict[str, Any]) -> Settings:

@@ -19,59 +19,39 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.dataset import Dataset
+from pydicom.uid import generate_uid
 from pynetdicom import AE
 from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelMove
 
-from conftest import VESALIUS, dcmtk_server, free_port, make_settings, vesalius, wait_for
+from conftest import (
+    VESALIUS,
+    dcmtk_server,
+    free_port,
+    make_settings,
+    secondary_capture,
+    vesalius,
+    wait_for,
+)
 from vesalius.archive.archive import Archive
 from vesalius.archive.jobs import ABANDONED
 
 pytestmark = pytest.mark.slow
 
-SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
 BOUNDARY = "vesalius-crash-boundary"
-
-
-def instance_bytes(study: str, series: str, pixels: int = 64) -> tuple[str, bytes]:
-    """A Secondary Capture of ``pixels`` x ``pixels`` bytes as Part 10: its UID and bytes."""
-    uid = generate_uid()
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = SECONDARY_CAPTURE
-    meta.MediaStorageSOPInstanceUID = uid
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    dataset = Dataset()
-    dataset.file_meta = meta
-    dataset.SOPClassUID = SECONDARY_CAPTURE
-    dataset.SOPInstanceUID = uid
-    dataset.PatientName = "Crash^Test"
-    dataset.PatientID = "CRASH"
-    dataset.StudyInstanceUID = study
-    dataset.SeriesInstanceUID = series
-    dataset.Modality = "OT"
-    dataset.SamplesPerPixel = 1
-    dataset.PhotometricInterpretation = "MONOCHROME2"
-    dataset.Rows = dataset.Columns = pixels
-    dataset.BitsAllocated = dataset.BitsStored = 8
-    dataset.HighBit = 7
-    dataset.PixelRepresentation = 0
-    dataset.PixelData = os.urandom(pixels * pixels)
-    buffer = BytesIO()
-    dataset.save_as(buffer, enforce_file_format=True)
-    return uid, buffer.getvalue()
 
 
 def study_of(count: int, pixels: int = 64) -> tuple[str, dict[str, bytes]]:
     """A study of ``count`` instances in one series: its UID, and SOP Instance UID -> bytes."""
     study, series = generate_uid(), generate_uid()
-    return study, dict(instance_bytes(study, series, pixels) for _ in range(count))
+    return study, dict(
+        secondary_capture(study, series, pixels=pixels, patient="Crash^Test") for _ in range(count)
+    )
 
 
 def multipart(parts: list[bytes]) -> bytes:

@@ -23,15 +23,13 @@ from typing import Any
 import httpx
 import pytest
 from pydicom import dcmread
-from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from pynetdicom import AE
 
-from conftest import ON_CI, free_port, vesalius, wait_for
+from conftest import ON_CI, SECONDARY_CAPTURE, free_port, secondary_capture, vesalius, wait_for
 from vesalius.app import Node
 from vesalius.settings import Settings, load_settings
 
-SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
 OUT_OF_RESOURCES = 0xA700
 FAILED_SOP_SEQUENCE = "00081198"
 REFERENCED_SOP_SEQUENCE = "00081199"
@@ -74,37 +72,11 @@ def full_disk(tmp_path: Path) -> Iterator[FullDisk]:
         subprocess.run(["umount", "--lazy", str(storage)], check=False)
 
 
-def instance(study: str, series: str) -> tuple[str, bytes]:
-    """A 512 x 512 Secondary Capture as Part 10 bytes: its SOP Instance UID and bytes."""
-    uid = generate_uid()
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = SECONDARY_CAPTURE
-    meta.MediaStorageSOPInstanceUID = uid
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    dataset = Dataset()
-    dataset.file_meta = meta
-    dataset.SOPClassUID = SECONDARY_CAPTURE
-    dataset.SOPInstanceUID = uid
-    dataset.PatientName = "Full^Disk"
-    dataset.PatientID = "FULL"
-    dataset.StudyInstanceUID = study
-    dataset.SeriesInstanceUID = series
-    dataset.Modality = "OT"
-    dataset.SamplesPerPixel = 1
-    dataset.PhotometricInterpretation = "MONOCHROME2"
-    dataset.Rows = dataset.Columns = PIXELS
-    dataset.BitsAllocated = dataset.BitsStored = 8
-    dataset.HighBit = 7
-    dataset.PixelRepresentation = 0
-    dataset.PixelData = os.urandom(PIXELS * PIXELS)
-    buffer = BytesIO()
-    dataset.save_as(buffer, enforce_file_format=True)
-    return uid, buffer.getvalue()
-
-
 def study_of(count: int) -> tuple[str, dict[str, bytes]]:
     study, series = generate_uid(), generate_uid()
-    return study, dict(instance(study, series) for _ in range(count))
+    return study, dict(
+        secondary_capture(study, series, pixels=PIXELS, patient="Full^Disk") for _ in range(count)
+    )
 
 
 def settings_for(data: Path, floor_mb: int = 0, **sections: Any) -> Settings:
@@ -226,7 +198,7 @@ def test_retrieve_into_a_full_disk_fails_cleanly(full_disk: FullDisk, tmp_path: 
             ae.add_requested_context(SECONDARY_CAPTURE, ExplicitVRLittleEndian)
             assoc = ae.associate("127.0.0.1", local.dicom_port, ae_title="LOCAL")
             assert assoc.is_established
-            _, probe = instance(study, generate_uid())
+            _, probe = secondary_capture(study, generate_uid(), pixels=PIXELS, patient="Full^Disk")
             status = assoc.send_c_store(dcmread(BytesIO(probe)))
             assoc.release()
             assert int(status.Status) == OUT_OF_RESOURCES

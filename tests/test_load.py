@@ -24,10 +24,9 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import generate_uid
 
-from conftest import DCMTK_ENV, VESALIUS, free_port, require_tool, wait_for
+from conftest import DCMTK_ENV, VESALIUS, free_port, require_tool, secondary_capture, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -39,35 +38,14 @@ WARM_UP_S = 3.0
 RSS_GROWTH_LIMIT_MB = 150
 THREAD_SLACK = 2
 FD_SLACK = 4
-SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
 SUCCESS = "Received Store Response (Success)"
 DICOMWEB_ACCEPT = 'multipart/related; type="application/dicom"; transfer-syntax=*'
 
 
 def tiny_instance(path: Path, study: str, series: str) -> str:
-    """A Secondary Capture of 4 x 4 pixels (well under 1 KB) with a fresh SOP Instance UID."""
-    uid = generate_uid()
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = SECONDARY_CAPTURE
-    meta.MediaStorageSOPInstanceUID = uid
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    dataset = Dataset()
-    dataset.file_meta = meta
-    dataset.SOPClassUID = SECONDARY_CAPTURE
-    dataset.SOPInstanceUID = uid
-    dataset.PatientName = "Load^Test"
-    dataset.PatientID = "LOAD"
-    dataset.StudyInstanceUID = study
-    dataset.SeriesInstanceUID = series
-    dataset.Modality = "OT"
-    dataset.SamplesPerPixel = 1
-    dataset.PhotometricInterpretation = "MONOCHROME2"
-    dataset.Rows = dataset.Columns = 4
-    dataset.BitsAllocated = dataset.BitsStored = 8
-    dataset.HighBit = 7
-    dataset.PixelRepresentation = 0
-    dataset.PixelData = bytes(range(16))
-    dataset.save_as(path, enforce_file_format=True)
+    """A Secondary Capture of 4 x 4 pixels (well under 1 KB) written to ``path``: its UID."""
+    uid, data = secondary_capture(study, series, patient="Load^Test")
+    path.write_bytes(data)
     return uid
 
 
